@@ -1,0 +1,118 @@
+"""Numba kernel of the hierarchical feature-sharing (HFS) model: minibatch SGD steps.
+
+See ``MODEL.md`` section 2. A step touches only the nodes on the sampled classes'
+ancestor sets and the sampled instance features: O(B * (depth * p + K * p)).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+from .common import all_finite, ce_grad
+
+
+@njit(cache=True)
+def hfs_sgd_steps(
+    lam,
+    phi,
+    u,
+    labels,
+    anc_ptr,
+    anc_idx,
+    eta_phi,
+    eta_lam,
+    decay,
+    eta_u,
+    gamma,
+    sigma,
+    head,
+    batches,
+    n_classes,
+    rng,
+    step0,
+    acc,
+    node_stamp,
+    sample_stamp,
+):
+    """Run ``len(batches)`` SGD steps in place; return the first failing row or -1.
+
+    For each step with minibatch B (a row of ``batches``), with
+    ``X_i = sum_{v in anc(c_i)} lam_v phi_v + gamma u_i`` and ``g_i = dl/dX_i``:
+
+    * ``m_v = (1/|B|) sum_{i in B, v in anc(c_i)} g_i`` (gradient of the batch-mean loss);
+    * ``phi_v <- (1 - decay_v) phi_v - eta_phi_v lam_v m_v``;
+    * ``lam_v <- (1 - decay_v) lam_v - eta_lam_v <phi_v, m_v>`` (old ``phi_v``);
+    * ``u_i <- u_i - eta_u gamma g_i / |B|`` for each occurrence of i in B;
+    * with ``sigma > 0``, N(0, sigma^2) noise on every touched phi_v (p draws), lam_v
+      (1 draw), in order of first touch, then on each distinct u_i (p draws).
+
+    ``acc`` (V, p), ``node_stamp`` (V,) and ``sample_stamp`` (n,) are scratch arrays
+    whose stamps must be below ``step0`` on entry.
+    """
+    n_steps, bsize = batches.shape
+    p = phi.shape[1]
+    x = np.empty(p)
+    z = np.empty(n_classes)
+    grads = np.empty((bsize, p))
+    touched = np.empty(lam.shape[0], dtype=np.int64)
+    distinct = np.empty(bsize, dtype=np.int64)
+    inv_b = 1.0 / bsize
+    for t in range(n_steps):
+        stamp = step0 + t
+        n_touched = 0
+        n_distinct = 0
+        for b in range(bsize):
+            i = batches[t, b]
+            c = labels[i]
+            for q in range(p):
+                x[q] = gamma * u[i, q]
+            for a in range(anc_ptr[c], anc_ptr[c + 1]):
+                v = anc_idx[a]
+                lv = lam[v]
+                for q in range(p):
+                    x[q] += lv * phi[v, q]
+            if not all_finite(x):
+                return t
+            ce_grad(x, head, c, z, grads[b])
+            for a in range(anc_ptr[c], anc_ptr[c + 1]):
+                v = anc_idx[a]
+                if node_stamp[v] != stamp:
+                    node_stamp[v] = stamp
+                    touched[n_touched] = v
+                    n_touched += 1
+                    for q in range(p):
+                        acc[v, q] = 0.0
+                for q in range(p):
+                    acc[v, q] += inv_b * grads[b, q]
+            if sample_stamp[i] != stamp:
+                sample_stamp[i] = stamp
+                distinct[n_distinct] = i
+                n_distinct += 1
+        for j in range(n_touched):
+            v = touched[j]
+            keep = 1.0 - decay[v]
+            lv = lam[v]
+            dot = 0.0
+            for q in range(p):
+                dot += phi[v, q] * acc[v, q]
+            step_phi = eta_phi[v] * lv
+            for q in range(p):
+                phi[v, q] = keep * phi[v, q] - step_phi * acc[v, q]
+            lam[v] = keep * lv - eta_lam[v] * dot
+        scale_u = eta_u * gamma * inv_b
+        for b in range(bsize):
+            i = batches[t, b]
+            for q in range(p):
+                u[i, q] -= scale_u * grads[b, q]
+        if sigma > 0.0:
+            for j in range(n_touched):
+                v = touched[j]
+                for q in range(p):
+                    phi[v, q] += sigma * rng.standard_normal()
+                lam[v] += sigma * rng.standard_normal()
+            for j in range(n_distinct):
+                i = distinct[j]
+                for q in range(p):
+                    u[i, q] += sigma * rng.standard_normal()
+    return -1

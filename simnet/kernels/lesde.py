@@ -1,0 +1,297 @@
+"""Numba kernels of the impact-matrix (LE-SDE) particle model: SGD, SDE and ODE.
+
+See ``MODEL.md`` section 3 and Zhang, Wang & Su (NeurIPS 2021). The impact matrix is
+``E(t) = sum_r coef[t, r] * basis[r]``; kernels only ever need ``E`` column by column
+(SGD) or as a whole (SDE, ODE).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit, prange
+
+from .common import all_finite, ce_grad
+
+# Surrogate gradients of the class-mean LE-ODE.
+SURROGATE_CE = 0
+SURROGATE_IDENTITY = 1
+SURROGATE_PROJECTED = 2
+SURROGATE_ETF = 3
+
+METHOD_EULER = 0
+METHOD_RK4 = 1
+
+N_BLOCKS = 64  # fixed reduction blocks: results do not depend on the thread count
+
+
+@njit(cache=True)
+def lesde_sgd_steps(
+    base,
+    offsets,
+    labels,
+    basis,
+    coef,
+    head,
+    batches,
+    sigma,
+    last_touch,
+    rng,
+    step0,
+):
+    """Discrete SGD imitation with lazy class offsets; return the failing row or -1.
+
+    Particle i is ``base[i] + offsets[labels[i]]``. A step on minibatch B moves every
+    particle j by ``-(1/|B|) sum_{i in B} E[c_j, c_i] g_i``, done in O(|B| K p) by
+    updating the K class offsets. Isotropic noise N(0, sigma^2 I) per particle and per
+    step is realised lazily: when particle i is touched at step s, the
+    ``s - last_touch[i]`` increments it owes are drawn at once as one Gaussian of
+    variance ``(s - last_touch[i]) sigma^2`` (exact in distribution).
+    """
+    n_steps, bsize = batches.shape
+    n_classes = offsets.shape[0]
+    p = base.shape[1]
+    n_terms = basis.shape[0]
+    x = np.empty(p)
+    z = np.empty(n_classes if head.shape[0] == 0 else head.shape[0])
+    grads = np.empty((bsize, p))
+    inv_b = 1.0 / bsize
+    for t in range(n_steps):
+        step = step0 + t
+        for b in range(bsize):
+            i = batches[t, b]
+            c = labels[i]
+            if sigma > 0.0 and last_touch[i] < step:
+                s = sigma * np.sqrt(step - last_touch[i])
+                for q in range(p):
+                    base[i, q] += s * rng.standard_normal()
+                last_touch[i] = step
+            for q in range(p):
+                x[q] = base[i, q] + offsets[c, q]
+            if not all_finite(x):
+                return t
+            ce_grad(x, head, c, z, grads[b])
+        for b in range(bsize):
+            c = labels[batches[t, b]]
+            for k in range(n_classes):
+                e = 0.0
+                for r in range(n_terms):
+                    e += coef[t, r] * basis[r, k, c]
+                e *= inv_b
+                if e != 0.0:
+                    for q in range(p):
+                        offsets[k, q] -= e * grads[b, q]
+    return -1
+
+
+@njit(cache=True)
+def flush_noise(base, sigma, last_touch, rng, step):
+    """Realise the noise every particle owes up to ``step`` (before observing)."""
+    p = base.shape[1]
+    for i in range(base.shape[0]):
+        if last_touch[i] < step:
+            s = sigma * np.sqrt(step - last_touch[i])
+            for q in range(p):
+                base[i, q] += s * rng.standard_normal()
+            last_touch[i] = step
+
+
+@njit(cache=True, parallel=True)
+def _class_gradient_sums(x, labels, head, n_classes, gnorm, want_norm):
+    """Per-class sums of CE gradients, reduced over fixed blocks in a fixed order."""
+    n, p = x.shape
+    nb = min(N_BLOCKS, n)
+    partial = np.zeros((nb, n_classes, p))
+    bad = np.full(nb, -1, dtype=np.int64)
+    for blk in prange(nb):
+        lo = blk * n // nb
+        hi = (blk + 1) * n // nb
+        z = np.empty(n_classes if head.shape[0] == 0 else head.shape[0])
+        g = np.empty(p)
+        for i in range(lo, hi):
+            if not all_finite(x[i]):
+                if bad[blk] < 0:
+                    bad[blk] = i
+                continue
+            c = labels[i]
+            ce_grad(x[i], head, c, z, g)
+            for q in range(p):
+                partial[blk, c, q] += g[q]
+            if want_norm:
+                s = 0.0
+                for q in range(p):
+                    s += g[q] * g[q]
+                gnorm[i] = np.sqrt(s)
+    total = np.zeros((n_classes, p))
+    for blk in range(nb):
+        total += partial[blk]
+    first_bad = -1
+    for blk in range(nb):
+        if bad[blk] >= 0:
+            first_bad = bad[blk]
+            break
+    return total, first_bad
+
+
+@njit(cache=True, parallel=True)
+def _apply_drift(x, labels, drift, noise, gnorm, noise_scale, gradient_noise):
+    n, p = x.shape
+    nb = min(N_BLOCKS, n)
+    use_noise = noise.shape[0] > 0
+    for blk in prange(nb):
+        lo = blk * n // nb
+        hi = (blk + 1) * n // nb
+        for i in range(lo, hi):
+            c = labels[i]
+            if use_noise:
+                s = noise_scale * gnorm[i] if gradient_noise else noise_scale
+                for q in range(p):
+                    x[i, q] += drift[c, q] + s * noise[i, q]
+            else:
+                for q in range(p):
+                    x[i, q] += drift[c, q]
+
+
+@njit(cache=True)
+def _fill_normal(out, rng):
+    n, p = out.shape
+    for i in range(n):
+        for q in range(p):
+            out[i, q] = rng.standard_normal()
+
+
+@njit(cache=True)
+def lesde_sde_steps(x, labels, basis, coef, head, dt, sigma, gradient_noise, rng):
+    """Euler-Maruyama steps of the per-sample LE-SDE; return the failing row or -1.
+
+    ``dX_i = -(1/n) sum_j E[c_i, c_j] g_j dt + s_i dW_i`` with ``s_i = sigma`` or
+    ``sigma * ||g_i||`` (gradient-proportional, SGD-like). The sum over j is
+    aggregated per class: O(n p + K^2 p) per step. Noise draws are taken in particle
+    order, p per particle, from ``rng``.
+    """
+    n, p = x.shape
+    n_classes = basis.shape[1]
+    n_terms = basis.shape[0]
+    gnorm = np.ones(n)
+    noise = np.empty((n if sigma > 0.0 else 0, p))
+    e = np.empty((n_classes, n_classes))
+    drift = np.empty((n_classes, p))
+    sqdt = np.sqrt(dt)
+    for t in range(coef.shape[0]):
+        sums, bad = _class_gradient_sums(
+            x, labels, head, n_classes, gnorm, gradient_noise and sigma > 0.0
+        )
+        if bad >= 0:
+            return t
+        for a in range(n_classes):
+            for b in range(n_classes):
+                acc = 0.0
+                for r in range(n_terms):
+                    acc += coef[t, r] * basis[r, a, b]
+                e[a, b] = acc
+        for a in range(n_classes):
+            for q in range(p):
+                acc = 0.0
+                for b in range(n_classes):
+                    acc += e[a, b] * sums[b, q]
+                drift[a, q] = -dt * acc / n
+        if sigma > 0.0:
+            _fill_normal(noise, rng)
+        _apply_drift(x, labels, drift, noise, gnorm, sigma * sqdt, gradient_noise)
+    for i in range(n):
+        if not all_finite(x[i]):
+            return coef.shape[0] - 1
+    return -1
+
+
+@njit(cache=True)
+def _ode_drift(m, e, head, surrogate, out):
+    """``out_k = (1/K) sum_k' E[k, k'] G_k'(m_k')`` for the chosen surrogate G."""
+    n_classes, p = m.shape
+    g = np.empty((n_classes, p))
+    z = np.empty(n_classes if head.shape[0] == 0 else head.shape[0])
+    norm_d = (n_classes - 1.0) / n_classes
+    for k in range(n_classes):
+        if surrogate == SURROGATE_CE:
+            ce_grad(m[k], head, k, z, g[k])
+            for q in range(p):
+                g[k, q] = -g[k, q]
+        elif surrogate == SURROGATE_IDENTITY:
+            for q in range(p):
+                g[k, q] = m[k, q]
+        elif surrogate == SURROGATE_PROJECTED:
+            s = m[k, k]
+            for q in range(p):
+                s -= m[k, q] / n_classes
+            s /= norm_d
+            for q in range(p):
+                g[k, q] = -s / n_classes
+            g[k, k] += s
+        else:
+            for q in range(p):
+                g[k, q] = -1.0 / n_classes
+            g[k, k] += 1.0
+    for k in range(n_classes):
+        for q in range(p):
+            acc = 0.0
+            for k2 in range(n_classes):
+                acc += e[k, k2] * g[k2, q]
+            out[k, q] = acc / n_classes
+
+
+@njit(cache=True)
+def _impact_at(basis, coef_row, out):
+    n_terms, k, _ = basis.shape
+    for a in range(k):
+        for b in range(k):
+            acc = 0.0
+            for r in range(n_terms):
+                acc += coef_row[r] * basis[r, a, b]
+            out[a, b] = acc
+
+
+@njit(cache=True)
+def lesde_ode_steps(m, basis, coef, head, dt, surrogate, method):
+    """Integrate the class-mean LE-ODE in place; return the failing row or -1.
+
+    ``dm_k/dt = (1/K) sum_k' E(t)[k, k'] G_k'(m_k')``. ``coef`` has shape (T, 3, R): the
+    coefficients at t, t + dt/2 and t + dt of each step (RK4 uses all three, Euler the
+    first). Surrogates: CE (``G = -grad of the cross-entropy``), identity
+    (``G_k = m_k``, the I model), projected (``G_k = P_k m_k``, the L model) and ETF
+    (``G_k = d_k``).
+    """
+    n_classes, p = m.shape
+    e = np.empty((n_classes, n_classes))
+    k1 = np.empty((n_classes, p))
+    k2 = np.empty((n_classes, p))
+    k3 = np.empty((n_classes, p))
+    k4 = np.empty((n_classes, p))
+    tmp = np.empty((n_classes, p))
+    for t in range(coef.shape[0]):
+        _impact_at(basis, coef[t, 0], e)
+        _ode_drift(m, e, head, surrogate, k1)
+        if method == METHOD_EULER:
+            for k in range(n_classes):
+                for q in range(p):
+                    m[k, q] += dt * k1[k, q]
+        else:
+            _impact_at(basis, coef[t, 1], e)
+            for k in range(n_classes):
+                for q in range(p):
+                    tmp[k, q] = m[k, q] + 0.5 * dt * k1[k, q]
+            _ode_drift(tmp, e, head, surrogate, k2)
+            for k in range(n_classes):
+                for q in range(p):
+                    tmp[k, q] = m[k, q] + 0.5 * dt * k2[k, q]
+            _ode_drift(tmp, e, head, surrogate, k3)
+            _impact_at(basis, coef[t, 2], e)
+            for k in range(n_classes):
+                for q in range(p):
+                    tmp[k, q] = m[k, q] + dt * k3[k, q]
+            _ode_drift(tmp, e, head, surrogate, k4)
+            for k in range(n_classes):
+                for q in range(p):
+                    m[k, q] += dt / 6.0 * (k1[k, q] + 2 * k2[k, q] + 2 * k3[k, q] + k4[k, q])
+        for k in range(n_classes):
+            if not all_finite(m[k]):
+                return t
+    return -1

@@ -1,0 +1,236 @@
+"""Collect observables from a runner at record steps into tidy tables."""
+
+from __future__ import annotations
+
+from enum import Enum
+
+import numpy as np
+import pandas as pd
+
+from . import observables as obs
+from .errors import ConfigError
+from .runners.base import Runner
+
+__all__ = ["Observable", "Recorder", "default_observables"]
+
+
+class Observable(str, Enum):
+    """What can be recorded.
+
+    * ``loss``: training loss, accuracy, mean and minimum margin (table ``metrics``);
+    * ``separability``: exact multiclass linear separability of the features (LP);
+    * ``neural_collapse``: NC1, equinorm, equiangularity, angle deviation, ETF distance;
+    * ``impact``: the K x K impact matrix E(t) (table ``impact``), its intra/inter ratio
+      and the mean impact by LCA depth (table ``elasticity_curve``);
+    * ``class_means``: class-mean logits (table ``class_means``);
+    * ``similarity``: He & Su's S_rel and S_ker on a fixed set of sampled pairs (table
+      ``similarity``);
+    * ``feature_count``: per-depth effective feature count N_eff (HFS only).
+    """
+
+    LOSS = "loss"
+    SEPARABILITY = "separability"
+    NEURAL_COLLAPSE = "neural_collapse"
+    IMPACT = "impact"
+    CLASS_MEANS = "class_means"
+    SIMILARITY = "similarity"
+    FEATURE_COUNT = "feature_count"
+
+
+def default_observables(runner: Runner) -> tuple[Observable, ...]:
+    """Everything that applies to the runner's model."""
+    out = [Observable.LOSS, Observable.NEURAL_COLLAPSE, Observable.IMPACT, Observable.CLASS_MEANS]
+    if runner.has_samples:
+        out += [Observable.SEPARABILITY, Observable.SIMILARITY]
+    if runner.has_amounts:
+        out.append(Observable.FEATURE_COUNT)
+    return tuple(out)
+
+
+def resolve_observables(observe, runner: Runner) -> tuple[Observable, ...]:
+    if observe is None:
+        return default_observables(runner)
+    if isinstance(observe, (str, Observable)):
+        observe = [observe]
+    out = []
+    for item in observe:
+        try:
+            o = Observable(item)
+        except ValueError:
+            choices = ", ".join(repr(m.value) for m in Observable)
+            raise ConfigError(
+                f"The 'observe' parameter of simulate lists {item!r}; choose from {choices}."
+            ) from None
+        if o in (Observable.SEPARABILITY, Observable.SIMILARITY) and not runner.has_samples:
+            raise ConfigError(
+                f"The '{o.value}' observable needs individual samples; the class-mean "
+                "LE-ODE has none."
+            )
+        if o is Observable.FEATURE_COUNT and not runner.has_amounts:
+            raise ConfigError("The 'feature_count' observable applies to the HFS model only.")
+        if o not in out:
+            out.append(o)
+    return tuple(out)
+
+
+class Recorder:
+    """Accumulate rows for each table; ``tables()`` returns tidy DataFrames."""
+
+    def __init__(
+        self,
+        runner: Runner,
+        observables: tuple[Observable, ...],
+        *,
+        probe_rng: np.random.Generator,
+        n_probes: int,
+    ):
+        self.runner = runner
+        self.observables = observables
+        h = runner.hierarchy
+        self.classes = np.array(h.classes, dtype=object)
+        self.lca = h.lca_depth_matrix()
+        self.k = h.n_classes
+        self.rows: dict[str, list[pd.DataFrame]] = {}
+        self.probes = (
+            self._choose_probes(probe_rng, n_probes)
+            if Observable.SIMILARITY in observables
+            else None
+        )
+
+    def _choose_probes(self, rng: np.random.Generator, n_probes: int) -> np.ndarray:
+        """A fixed probe set: about ``n_probes`` samples, spread evenly over classes."""
+        labels = self.runner.labels
+        per_class = max(1, n_probes // self.k)
+        chosen = []
+        for c in range(self.k):
+            members = np.flatnonzero(labels == c)
+            take = min(per_class, members.shape[0])
+            chosen.append(np.sort(rng.choice(members, size=take, replace=False)))
+        return np.concatenate(chosen)
+
+    def _add(self, name: str, frame: pd.DataFrame) -> None:
+        self.rows.setdefault(name, []).append(frame)
+
+    def record(self) -> None:
+        r = self.runner
+        step, time = r.step, r.time()
+        x = r.features()
+        if not np.all(np.isfinite(x)):
+            raise r.diverged(step, "a particle feature")
+        labels = r.labels
+        z = r.logits(x)
+        metrics: dict[str, float] = {}
+        if Observable.LOSS in self.observables:
+            m = obs.margins(z, labels)
+            metrics["loss"] = float(np.mean(obs.cross_entropy(z, labels)))
+            metrics["accuracy"] = obs.accuracy(z, labels)
+            metrics["margin_mean"] = float(np.mean(m))
+            metrics["margin_min"] = float(np.min(m))
+        if Observable.SEPARABILITY in self.observables:
+            metrics["separable"] = float(obs.is_linearly_separable(x, labels, self.k))
+        if Observable.NEURAL_COLLAPSE in self.observables:
+            nc = obs.neural_collapse(x, labels, self.k)
+            if not r.has_samples:
+                nc.pop("nc1", None)
+            metrics.update(nc)
+        if Observable.IMPACT in self.observables:
+            e = r.impact()
+            metrics["intra_inter_ratio"] = obs.intra_inter_ratio(e)
+            a, b = np.meshgrid(np.arange(self.k), np.arange(self.k), indexing="ij")
+            self._add(
+                "impact",
+                pd.DataFrame(
+                    {
+                        "step": step,
+                        "time": time,
+                        "class_a": self.classes[a.ravel()],
+                        "class_b": self.classes[b.ravel()],
+                        "lca_depth": self.lca.ravel(),
+                        "value": e.ravel(),
+                    }
+                ),
+            )
+            curve = obs.elasticity_curve(e, self.lca)
+            curve.insert(0, "time", time)
+            curve.insert(0, "step", step)
+            self._add("elasticity_curve", curve)
+        if Observable.CLASS_MEANS in self.observables:
+            means = obs.class_means(z, labels, self.k)
+            c, j = np.meshgrid(np.arange(self.k), np.arange(means.shape[1]), indexing="ij")
+            self._add(
+                "class_means",
+                pd.DataFrame(
+                    {
+                        "step": step,
+                        "time": time,
+                        "class": self.classes[c.ravel()],
+                        "coordinate": j.ravel(),
+                        "value": means.ravel(),
+                    }
+                ),
+            )
+        if Observable.SIMILARITY in self.observables:
+            self._add("similarity", self._similarity(step, time))
+        if Observable.FEATURE_COUNT in self.observables:
+            lam, depth = r.amounts()
+            neff = obs.effective_feature_count(lam, depth)
+            self._add(
+                "feature_count",
+                pd.DataFrame(
+                    {"step": step, "time": time, "depth": np.arange(neff.shape[0]), "n_eff": neff}
+                ),
+            )
+        if metrics:
+            self._add(
+                "metrics",
+                pd.DataFrame(
+                    {
+                        "step": step,
+                        "time": time,
+                        "observable": list(metrics),
+                        "value": np.array(list(metrics.values()), dtype=np.float64),
+                    }
+                ),
+            )
+
+    def _similarity(self, step: int, time: float) -> pd.DataFrame:
+        """S_rel = |dz_j| / |dz_i| and S_ker = -<dz_j, r_i> / |r_i|^2 for probe pairs."""
+        r = self.runner
+        probes = self.probes
+        labels = r.labels
+        frames = []
+        for i in probes:
+            dz, res = r.probe(int(i), probes)
+            norms = np.linalg.norm(dz, axis=1)
+            own = norms[probes == i][0]
+            rr = float(res @ res)
+            keep = probes != i
+            s_rel = np.where(own > 0, norms / own if own > 0 else np.nan, np.nan)
+            s_ker = -(dz @ res) / rr if rr > 0 else np.full(probes.shape[0], np.nan)
+            targets = probes[keep]
+            frames.append(
+                pd.DataFrame(
+                    {
+                        "step": step,
+                        "time": time,
+                        "sample_i": int(i),
+                        "sample_j": targets,
+                        "class_i": self.classes[labels[i]],
+                        "class_j": self.classes[labels[targets]],
+                        "lca_depth": self.lca[labels[i], labels[targets]],
+                        "s_rel": s_rel[keep],
+                        "s_ker": s_ker[keep],
+                    }
+                )
+            )
+        return pd.concat(frames, ignore_index=True)
+
+    def tables(self) -> dict[str, pd.DataFrame]:
+        out = {}
+        for name, frames in self.rows.items():
+            df = pd.concat(frames, ignore_index=True)
+            for col in ("class", "class_a", "class_b", "class_i", "class_j"):
+                if col in df:
+                    df[col] = df[col].astype(str)
+            out[name] = df
+        return out
