@@ -106,6 +106,8 @@ class Hierarchy:
         for item in edges:
             if not isinstance(item, (tuple, list)) or len(item) != 2:
                 raise HierarchyError(f"an edge must be a (parent, child) pair; got {item!r}")
+            _check_name(item[0])
+            _check_name(item[1])
             g.add_edge(item[0], item[1])
         return cls(g)
 
@@ -212,7 +214,8 @@ class Hierarchy:
             raise HierarchyError(f"cannot read hierarchy file {str(path)!r}: {exc}") from None
         if suffix == ".gml":
             try:
-                g = nx.parse_gml(text.splitlines(), label="label")
+                # keep the numeric ids: labels are checked and applied below
+                g = nx.parse_gml(text.splitlines(), label=None)
             except (nx.NetworkXError, ValueError, KeyError) as exc:
                 raise HierarchyError(
                     f"cannot parse GML hierarchy file {str(path)!r}: {exc}"
@@ -221,7 +224,7 @@ class Hierarchy:
                 raise HierarchyError(
                     f"GML hierarchy file {str(path)!r} is undirected; add 'directed 1'"
                 )
-            return cls(nx.DiGraph(g))
+            return cls(_label_gml_nodes(g, path))
         if suffix == ".json":
             try:
                 data = json.loads(text)
@@ -439,7 +442,9 @@ class Hierarchy:
         """
         w = self.node_weights(weights)
         a = self.ancestor_matrix.astype(np.float64)
-        return (a * w) @ a.T
+        e = (a * w) @ a.T
+        # symmetric in exact arithmetic; BLAS may round [k, k'] and [k', k] differently
+        return np.triu(e) + np.triu(e, 1).T
 
     def lca_depth_matrix(self) -> np.ndarray:
         """K x K depth of the deepest common ancestor of each pair of classes (int)."""
@@ -522,6 +527,40 @@ def _check_name(name: object) -> None:
         )
     if not name.strip():
         raise HierarchyError(f"empty node name {name!r}; node names must be non-empty")
+
+
+def _label_gml_nodes(g: nx.DiGraph, path: Path) -> nx.DiGraph:
+    """Name the nodes of a GML graph parsed with ``label=None`` by their labels.
+
+    networkx reads the label strings ``"()"`` and ``"[]"`` as an empty tuple and an
+    empty list (and a repeated ``label`` key as a list), so labels are resolved here
+    instead of by ``parse_gml(label="label")``, which fails on unhashable labels.
+    """
+    out = nx.DiGraph()
+    out.graph.update(g.graph)
+    name_of: dict[Any, str] = {}
+    seen: set[str] = set()
+    for i, (v, data) in enumerate(g.nodes(data=True)):
+        if "label" not in data:
+            raise HierarchyError(
+                f"cannot parse GML hierarchy file {str(path)!r}: "
+                f"node #{i} has no 'label' attribute"
+            )
+        name = data["label"]
+        if isinstance(name, (tuple, list)) and len(name) == 0:
+            name = "()" if isinstance(name, tuple) else "[]"
+        _check_name(name)
+        if name in seen:
+            raise HierarchyError(
+                f"cannot parse GML hierarchy file {str(path)!r}: "
+                f"node label {name!r} is duplicated"
+            )
+        seen.add(name)
+        name_of[v] = name
+        out.add_node(name, **{k: x for k, x in data.items() if k != "label"})
+    for u, v, data in g.edges(data=True):
+        out.add_edge(name_of[u], name_of[v], **data)
+    return out
 
 
 def _weight_value(name: str, value: Any, node: str) -> float:

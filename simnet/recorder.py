@@ -112,6 +112,15 @@ class Recorder:
         self.rows.setdefault(name, []).append(frame)
 
     def record(self) -> None:
+        """Record every selected observable at the runner's current step.
+
+        Raises DivergenceError if a particle is NaN or infinite. Finite but huge
+        states (a run about to diverge) may give infinite metrics without warnings.
+        """
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            self._record()
+
+    def _record(self) -> None:
         r = self.runner
         step, time = r.step, r.time()
         x = r.features()
@@ -205,8 +214,9 @@ class Recorder:
             own = norms[probes == i][0]
             rr = float(res @ res)
             keep = probes != i
-            s_rel = np.where(own > 0, norms / own if own > 0 else np.nan, np.nan)
-            s_ker = -(dz @ res) / rr if rr > 0 else np.full(probes.shape[0], np.nan)
+            nan = np.full(probes.shape[0], np.nan)
+            s_rel = norms / own if own > 0 else nan
+            s_ker = -(dz @ res) / rr if rr > 0 else nan
             targets = probes[keep]
             frames.append(
                 pd.DataFrame(

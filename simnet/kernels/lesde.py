@@ -95,62 +95,6 @@ def flush_noise(base, sigma, last_touch, rng, step):
             last_touch[i] = step
 
 
-@njit(cache=True, parallel=True)
-def _class_gradient_sums(x, labels, head, n_classes, gnorm, want_norm):
-    """Per-class sums of CE gradients, reduced over fixed blocks in a fixed order."""
-    n, p = x.shape
-    nb = min(N_BLOCKS, n)
-    partial = np.zeros((nb, n_classes, p))
-    bad = np.full(nb, -1, dtype=np.int64)
-    for blk in prange(nb):
-        lo = blk * n // nb
-        hi = (blk + 1) * n // nb
-        z = np.empty(n_classes if head.shape[0] == 0 else head.shape[0])
-        g = np.empty(p)
-        for i in range(lo, hi):
-            if not all_finite(x[i]):
-                if bad[blk] < 0:
-                    bad[blk] = i
-                continue
-            c = labels[i]
-            ce_grad(x[i], head, c, z, g)
-            for q in range(p):
-                partial[blk, c, q] += g[q]
-            if want_norm:
-                s = 0.0
-                for q in range(p):
-                    s += g[q] * g[q]
-                gnorm[i] = np.sqrt(s)
-    total = np.zeros((n_classes, p))
-    for blk in range(nb):
-        total += partial[blk]
-    first_bad = -1
-    for blk in range(nb):
-        if bad[blk] >= 0:
-            first_bad = bad[blk]
-            break
-    return total, first_bad
-
-
-@njit(cache=True, parallel=True)
-def _apply_drift(x, labels, drift, noise, gnorm, noise_scale, gradient_noise):
-    n, p = x.shape
-    nb = min(N_BLOCKS, n)
-    use_noise = noise.shape[0] > 0
-    for blk in prange(nb):
-        lo = blk * n // nb
-        hi = (blk + 1) * n // nb
-        for i in range(lo, hi):
-            c = labels[i]
-            if use_noise:
-                s = noise_scale * gnorm[i] if gradient_noise else noise_scale
-                for q in range(p):
-                    x[i, q] += drift[c, q] + s * noise[i, q]
-            else:
-                for q in range(p):
-                    x[i, q] += drift[c, q]
-
-
 @njit(cache=True)
 def _fill_normal(out, rng):
     n, p = out.shape
@@ -159,29 +103,55 @@ def _fill_normal(out, rng):
             out[i, q] = rng.standard_normal()
 
 
-@njit(cache=True)
+@njit(cache=True, parallel=True)
 def lesde_sde_steps(x, labels, basis, coef, head, dt, sigma, gradient_noise, rng):
     """Euler-Maruyama steps of the per-sample LE-SDE; return the failing row or -1.
 
     ``dX_i = -(1/n) sum_j E[c_i, c_j] g_j dt + s_i dW_i`` with ``s_i = sigma`` or
     ``sigma * ||g_i||`` (gradient-proportional, SGD-like). The sum over j is
-    aggregated per class: O(n p + K^2 p) per step. Noise draws are taken in particle
-    order, p per particle, from ``rng``.
+    aggregated per class: O(n p + K^2 p) per step. The particles are split into a
+    fixed number of blocks processed in parallel and reduced in block order, so the
+    result does not depend on the number of threads. Noise draws are taken in
+    particle order, p per particle, from ``rng``.
     """
     n, p = x.shape
     n_classes = basis.shape[1]
     n_terms = basis.shape[0]
+    n_out = n_classes if head.shape[0] == 0 else head.shape[0]
+    nb = min(N_BLOCKS, n)
+    want_norm = gradient_noise and sigma > 0.0
     gnorm = np.ones(n)
     noise = np.empty((n if sigma > 0.0 else 0, p))
+    partial = np.empty((nb, n_classes, p))
+    bad = np.empty(nb, dtype=np.int64)
     e = np.empty((n_classes, n_classes))
     drift = np.empty((n_classes, p))
-    sqdt = np.sqrt(dt)
+    scale = sigma * np.sqrt(dt)
     for t in range(coef.shape[0]):
-        sums, bad = _class_gradient_sums(
-            x, labels, head, n_classes, gnorm, gradient_noise and sigma > 0.0
-        )
-        if bad >= 0:
-            return t
+        partial[:] = 0.0
+        bad[:] = -1
+        for blk in prange(nb):
+            lo = blk * n // nb
+            hi = (blk + 1) * n // nb
+            z = np.empty(n_out)
+            g = np.empty(p)
+            for i in range(lo, hi):
+                if not all_finite(x[i]):
+                    if bad[blk] < 0:
+                        bad[blk] = i
+                    continue
+                c = labels[i]
+                ce_grad(x[i], head, c, z, g)
+                for q in range(p):
+                    partial[blk, c, q] += g[q]
+                if want_norm:
+                    acc = 0.0
+                    for q in range(p):
+                        acc += g[q] * g[q]
+                    gnorm[i] = np.sqrt(acc)
+        for blk in range(nb):
+            if bad[blk] >= 0:
+                return t
         for a in range(n_classes):
             for b in range(n_classes):
                 acc = 0.0
@@ -192,11 +162,29 @@ def lesde_sde_steps(x, labels, basis, coef, head, dt, sigma, gradient_noise, rng
             for q in range(p):
                 acc = 0.0
                 for b in range(n_classes):
-                    acc += e[a, b] * sums[b, q]
+                    tot = 0.0
+                    for blk in range(nb):
+                        tot += partial[blk, b, q]
+                    acc += e[a, b] * tot
                 drift[a, q] = -dt * acc / n
         if sigma > 0.0:
             _fill_normal(noise, rng)
-        _apply_drift(x, labels, drift, noise, gnorm, sigma * sqdt, gradient_noise)
+            for blk in prange(nb):
+                lo = blk * n // nb
+                hi = (blk + 1) * n // nb
+                for i in range(lo, hi):
+                    s = scale * gnorm[i] if want_norm else scale
+                    c = labels[i]
+                    for q in range(p):
+                        x[i, q] += drift[c, q] + s * noise[i, q]
+        else:
+            for blk in prange(nb):
+                lo = blk * n // nb
+                hi = (blk + 1) * n // nb
+                for i in range(lo, hi):
+                    c = labels[i]
+                    for q in range(p):
+                        x[i, q] += drift[c, q]
     for i in range(n):
         if not all_finite(x[i]):
             return coef.shape[0] - 1

@@ -136,7 +136,9 @@ class ImpactMatrix:
             )
         basis = np.stack(
             [
-                hierarchy.shared_weight_matrix((hierarchy.depth == d).astype(float))
+                hierarchy.shared_weight_matrix(
+                    [1.0 if j == d else 0.0 for j in range(n_depth)]
+                )
                 for d in range(n_depth)
             ]
         )

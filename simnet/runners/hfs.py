@@ -116,11 +116,13 @@ class HFSRunner(Runner):
 
     def likely_cause(self) -> str:
         names = self.hierarchy.nodes
-        v = int(np.argmax(self.eta_phi * self.state.lam**2))
+        lam0 = self.model.node_rates()["lam0"]
+        effective = self.eta_phi * lam0**2
+        v = int(np.argmax(effective))
         parts = [
-            f"a learning rate too large for the loss curvature; the largest effective "
-            f"feature rate eta_phi*lam^2 is {self.eta_phi[v] * self.state.lam[v] ** 2:.3g} "
-            f"at node {names[v]!r} (depth {int(self.hierarchy.depth[v])}, "
+            f"a learning rate too large for the loss curvature; the largest initial "
+            f"effective feature rate eta_phi*lam0^2 is {effective[v]:.3g} at node "
+            f"{names[v]!r} (depth {int(self.hierarchy.depth[v])}, "
             f"eta_phi={self.eta_phi[v]:g})",
         ]
         w = int(np.argmax(self.eta_lam))

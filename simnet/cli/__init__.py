@@ -1,0 +1,5 @@
+"""Command-line interface of simnet: ``simnet simulate | hierarchy | demo``."""
+
+from .main import main
+
+__all__ = ["main"]

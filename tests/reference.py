@@ -1,0 +1,154 @@
+"""Plain numpy twins of every kernel in ``simnet/kernels``.
+
+Slow, readable and obviously correct: each follows the equations of ``MODEL.md``
+line by line, with full arrays instead of lazy bookkeeping. They consume random
+numbers in the same order as the kernels, so a kernel and its twin fed the same
+Generator state must agree to rounding.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def ce_grad(x: np.ndarray, head: np.ndarray, label: int) -> tuple[np.ndarray, float]:
+    """``W^T (softmax(W x) - e_label)`` and the loss; empty head = identity."""
+    z = x if head.shape[0] == 0 else head @ x
+    zmax = z.max()
+    lse = zmax + np.log(np.sum(np.exp(z - zmax)))
+    r = np.exp(z - lse)
+    r[label] -= 1.0
+    g = r if head.shape[0] == 0 else head.T @ r
+    return g, float(lse - z[label])
+
+
+def hfs_features(lam, phi, u, labels, ancestor_matrix, gamma):
+    """``X_i = sum_{v in anc(c_i)} lam_v phi_v + gamma u_i`` for every sample."""
+    a = ancestor_matrix.astype(np.float64)
+    return (a @ (lam[:, None] * phi))[labels] + gamma * u
+
+
+def hfs_sgd_steps(
+    lam, phi, u, labels, ancestor_matrix, eta_phi, eta_lam, decay, eta_u, gamma, sigma,
+    head, batches, rng,
+):
+    """HFS minibatch SGD (MODEL.md section 2), in place. Returns the failing row or -1."""
+    a = ancestor_matrix
+    bsize = batches.shape[1]
+    for t, batch in enumerate(batches):
+        x = hfs_features(lam, phi, u, labels, a, gamma)[batch]
+        if not np.all(np.isfinite(x)):
+            return t
+        g = np.array([ce_grad(x[b], head, labels[i])[0] for b, i in enumerate(batch)])
+        member = a[labels[batch]].astype(np.float64)  # (B, V): v in anc(c_i)
+        m = member.T @ g / bsize  # (V, p): gradient of the batch-mean loss
+        touched = []
+        for i in batch:
+            for v in np.flatnonzero(a[labels[i]]):
+                if v not in touched:
+                    touched.append(v)
+        touched = np.array(touched, dtype=np.int64)
+        keep = 1.0 - decay[touched]
+        old_phi = phi[touched].copy()
+        old_lam = lam[touched].copy()
+        phi[touched] = keep[:, None] * old_phi - (eta_phi[touched] * old_lam)[:, None] * m[touched]
+        lam[touched] = keep * old_lam - eta_lam[touched] * np.sum(old_phi * m[touched], axis=1)
+        for b, i in enumerate(batch):
+            u[i] -= eta_u * gamma * g[b] / bsize
+        if sigma > 0:
+            for v in touched:
+                phi[v] += sigma * rng.standard_normal(phi.shape[1])
+                lam[v] += sigma * rng.standard_normal()
+            for i in dict.fromkeys(batch.tolist()):
+                u[i] += sigma * rng.standard_normal(u.shape[1])
+    return -1
+
+
+def impact_from_basis(basis, coef_row):
+    return np.tensordot(coef_row, basis, axes=1)
+
+
+def lesde_sgd_steps(x, labels, basis, coef, head, batches, sigma, last_touch, rng, step0):
+    """Discrete SGD imitation on explicit particles: every particle j moves by
+    ``-(1/|B|) sum_{i in B} E[c_j, c_i] g_i``; the noise owed by a touched particle is
+    drawn when it is touched (same draws as the lazy kernel)."""
+    bsize = batches.shape[1]
+    for t, batch in enumerate(batches):
+        step = step0 + t
+        g = np.empty((bsize, x.shape[1]))
+        for b, i in enumerate(batch):
+            if sigma > 0 and last_touch[i] < step:
+                x[i] += sigma * np.sqrt(step - last_touch[i]) * rng.standard_normal(x.shape[1])
+                last_touch[i] = step
+            if not np.all(np.isfinite(x[i])):
+                return t
+            g[b] = ce_grad(x[i], head, labels[i])[0]
+        e = impact_from_basis(basis, coef[t])
+        for b, i in enumerate(batch):
+            x -= (e[labels, labels[i]][:, None] * g[b][None, :]) / bsize
+    return -1
+
+
+def flush_noise(x, sigma, last_touch, rng, step):
+    for i in range(x.shape[0]):
+        if last_touch[i] < step:
+            x[i] += sigma * np.sqrt(step - last_touch[i]) * rng.standard_normal(x.shape[1])
+            last_touch[i] = step
+
+
+def lesde_sde_steps(x, labels, basis, coef, head, dt, sigma, gradient_noise, rng):
+    """Euler-Maruyama: ``X_i += -(dt/n) sum_j E[c_i, c_j] g_j + s_i sqrt(dt) N(0, I)``."""
+    n = x.shape[0]
+    k = basis.shape[1]
+    for t in range(coef.shape[0]):
+        if not np.all(np.isfinite(x)):
+            return t
+        g = np.array([ce_grad(x[i], head, labels[i])[0] for i in range(n)])
+        e = impact_from_basis(basis, coef[t])
+        drift = -dt * (e[labels][:, labels] @ g) / n
+        assert drift.shape == x.shape and k == e.shape[0]
+        if sigma > 0:
+            noise = rng.standard_normal(x.shape)
+            scale = sigma * np.linalg.norm(g, axis=1) if gradient_noise else np.full(n, sigma)
+            x += drift + (scale * np.sqrt(dt))[:, None] * noise
+        else:
+            x += drift
+    if not np.all(np.isfinite(x)):
+        return coef.shape[0] - 1
+    return -1
+
+
+def ode_surrogate(m, head, surrogate):
+    """Class-averaged negative gradient G_k for each surrogate code (0 ce, 1 I, 2 L, 3 ETF)."""
+    k = m.shape[0]
+    d = np.eye(k) - 1.0 / k  # row k is d_k = e_k - 1/K
+    if surrogate == 0:
+        return -np.array([ce_grad(m[c], head, c)[0] for c in range(k)])
+    if surrogate == 1:
+        return m.copy()
+    if surrogate == 2:
+        s = np.sum(m * d, axis=1) / np.sum(d * d, axis=1)
+        return s[:, None] * d
+    return d
+
+
+def lesde_ode_steps(m, basis, coef, head, dt, surrogate, method):
+    """Forward Euler (method 0) or classical RK4 (method 1) on
+    ``dm_k/dt = (1/K) sum_k' E(t)[k, k'] G_k'``."""
+    k = m.shape[0]
+
+    def f(state, c):
+        return impact_from_basis(basis, c) @ ode_surrogate(state, head, surrogate) / k
+
+    for t in range(coef.shape[0]):
+        if method == 0:
+            m += dt * f(m, coef[t, 0])
+        else:
+            k1 = f(m, coef[t, 0])
+            k2 = f(m + 0.5 * dt * k1, coef[t, 1])
+            k3 = f(m + 0.5 * dt * k2, coef[t, 1])
+            k4 = f(m + dt * k3, coef[t, 2])
+            m += dt / 6.0 * (k1 + 2 * k2 + 2 * k3 + k4)
+        if not np.all(np.isfinite(m)):
+            return t
+    return -1

@@ -1,0 +1,220 @@
+"""Every numba kernel agrees with its plain numpy twin in ``tests/reference.py``.
+
+Property tests over random hierarchies, rates, batch sizes, heads and seeds; the
+kernel and the reference consume the same random stream, so they must agree to
+1e-10 relative.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import reference as ref
+from hypothesis import given
+from hypothesis import strategies as st
+from numpy.testing import assert_allclose
+from strategies import hierarchies, seeds
+
+from simnet import HFSModel, ImpactMatrix, LESDEModel
+from simnet.kernels.common import ce_grad
+from simnet.kernels.hfs import hfs_sgd_steps
+from simnet.kernels.lesde import (
+    flush_noise,
+    lesde_ode_steps,
+    lesde_sde_steps,
+    lesde_sgd_steps,
+)
+
+RTOL = 1e-10
+ATOL = 1e-12
+
+
+@given(
+    k=st.integers(2, 6),
+    p=st.integers(1, 6),
+    identity=st.booleans(),
+    scale=st.sampled_from([1e-3, 1.0, 50.0, 1e4]),
+    seed=seeds,
+)
+def test_ce_grad_matches_reference(k, p, identity, scale, seed):
+    rng = np.random.default_rng(seed)
+    if identity:
+        p = k
+        head = np.empty((0, p))
+    else:
+        head = rng.standard_normal((k, p))
+    x = rng.standard_normal(p) * scale
+    label = int(rng.integers(k))
+    out = np.empty(p)
+    loss = ce_grad(x, head, label, np.empty(k), out)
+    g_ref, loss_ref = ref.ce_grad(x, head, label)
+    assert np.isfinite(loss) and np.all(np.isfinite(out))
+    assert_allclose(out, g_ref, rtol=RTOL, atol=ATOL)
+    assert_allclose(loss, loss_ref, rtol=RTOL, atol=1e-9)
+
+
+@given(
+    h=hierarchies(),
+    seed=seeds,
+    batch_size=st.integers(1, 3),
+    n_steps=st.integers(1, 25),
+    head_random=st.booleans(),
+    noisy=st.booleans(),
+)
+def test_hfs_kernel_matches_reference(h, seed, batch_size, n_steps, head_random, noisy):
+    rng = np.random.default_rng(seed)
+    k = h.n_classes
+    p = int(rng.integers(1, 5)) if head_random else k
+    model = HFSModel(
+        h,
+        n_per_class=[int(s) for s in rng.integers(1, 4, size=k)],
+        p=p,
+        head="random" if head_random else "identity",
+        eta_phi=rng.uniform(0, 0.3, size=h.max_depth + 1).tolist(),
+        eta_lam=rng.uniform(0, 0.3, size=h.max_depth + 1).tolist(),
+        decay=rng.uniform(0, 0.1, size=h.max_depth + 1).tolist(),
+        lam0=rng.uniform(0.2, 1.5, size=h.max_depth + 1).tolist(),
+        gamma=float(rng.uniform(0, 1)),
+        eta_u=float(rng.uniform(0, 0.3)),
+        sigma=0.01 if noisy else 0.0,
+        batch_size=batch_size,
+    )
+    s = model.initial_state(rng)
+    rates = model.node_rates()
+    batches = rng.integers(0, model.n_samples, size=(n_steps, batch_size))
+    ptr, idx = h.ancestor_index_arrays()
+    lam, phi, u = s.lam.copy(), s.phi.copy(), s.u.copy()
+    args = (rates["eta_phi"], rates["eta_lam"], rates["decay"], model.eta_u, model.gamma)
+    bad = hfs_sgd_steps(
+        lam, phi, u, s.labels, ptr, idx, *args, model.sigma, s.head, batches, k,
+        np.random.default_rng(seed + 1), 0, np.zeros_like(phi),
+        np.full(h.n_nodes, -1), np.full(model.n_samples, -1),
+    )
+    lam_r, phi_r, u_r = s.lam.copy(), s.phi.copy(), s.u.copy()
+    bad_r = ref.hfs_sgd_steps(
+        lam_r, phi_r, u_r, s.labels, h.ancestor_matrix, *args, model.sigma, s.head,
+        batches, np.random.default_rng(seed + 1),
+    )
+    assert bad == bad_r == -1
+    assert_allclose(lam, lam_r, rtol=RTOL, atol=ATOL)
+    assert_allclose(phi, phi_r, rtol=RTOL, atol=ATOL)
+    assert_allclose(u, u_r, rtol=RTOL, atol=ATOL)
+
+
+def _random_impact(rng, k, n_terms):
+    basis = rng.uniform(-0.05, 0.2, size=(n_terms, k, k))
+    return basis
+
+
+@given(
+    k=st.integers(2, 5),
+    seed=seeds,
+    batch_size=st.integers(1, 3),
+    n_steps=st.integers(1, 30),
+    n_terms=st.integers(1, 3),
+    head_random=st.booleans(),
+    noisy=st.booleans(),
+)
+def test_lesde_sgd_kernel_matches_reference(
+    k, seed, batch_size, n_steps, n_terms, head_random, noisy
+):
+    rng = np.random.default_rng(seed)
+    n_per = int(rng.integers(1, 6))
+    p = int(rng.integers(1, 5)) if head_random else k
+    head = rng.standard_normal((k, p)) if head_random else np.empty((0, p))
+    labels = np.repeat(np.arange(k), n_per)
+    n = labels.shape[0]
+    x0 = rng.standard_normal((n, p))
+    basis = _random_impact(rng, k, n_terms)
+    coef = rng.uniform(0, 2, size=(n_steps, n_terms))
+    batches = rng.integers(0, n, size=(n_steps, batch_size))
+    sigma = 0.05 if noisy else 0.0
+    step0 = int(rng.integers(0, 5))
+
+    base, offsets = x0.copy(), np.zeros((k, p))
+    touch = np.full(n, step0, dtype=np.int64)
+    rng_k = np.random.default_rng(seed + 7)
+    assert lesde_sgd_steps(base, offsets, labels, basis, coef, head, batches, sigma,
+                           touch, rng_k, step0) == -1
+    if noisy:
+        flush_noise(base, sigma, touch, rng_k, step0 + n_steps)
+    got = base + offsets[labels]
+
+    x = x0.copy()
+    touch_r = np.full(n, step0, dtype=np.int64)
+    rng_r = np.random.default_rng(seed + 7)
+    assert ref.lesde_sgd_steps(x, labels, basis, coef, head, batches, sigma, touch_r,
+                               rng_r, step0) == -1
+    if noisy:
+        ref.flush_noise(x, sigma, touch_r, rng_r, step0 + n_steps)
+    assert_allclose(got, x, rtol=RTOL, atol=ATOL)
+
+
+@given(
+    k=st.integers(2, 5),
+    seed=seeds,
+    n_steps=st.integers(1, 20),
+    n_terms=st.integers(1, 3),
+    head_random=st.booleans(),
+    noise=st.sampled_from(["none", "constant", "gradient"]),
+)
+def test_lesde_sde_kernel_matches_reference(k, seed, n_steps, n_terms, head_random, noise):
+    rng = np.random.default_rng(seed)
+    labels = np.repeat(np.arange(k), int(rng.integers(1, 40)))
+    p = int(rng.integers(1, 5)) if head_random else k
+    head = rng.standard_normal((k, p)) if head_random else np.empty((0, p))
+    x0 = rng.standard_normal((labels.shape[0], p))
+    basis = _random_impact(rng, k, n_terms)
+    coef = rng.uniform(0, 2, size=(n_steps, n_terms))
+    dt = float(rng.uniform(0.01, 0.5))
+    sigma = 0.0 if noise == "none" else 0.1
+    grad_noise = noise == "gradient"
+    x = x0.copy()
+    assert lesde_sde_steps(x, labels, basis, coef, head, dt, sigma, grad_noise,
+                           np.random.default_rng(seed + 3)) == -1
+    x_r = x0.copy()
+    assert ref.lesde_sde_steps(x_r, labels, basis, coef, head, dt, sigma, grad_noise,
+                               np.random.default_rng(seed + 3)) == -1
+    assert_allclose(x, x_r, rtol=RTOL, atol=ATOL)
+
+
+@given(
+    k=st.integers(2, 6),
+    seed=seeds,
+    n_steps=st.integers(1, 30),
+    surrogate=st.integers(0, 3),
+    method=st.integers(0, 1),
+    head_random=st.booleans(),
+)
+def test_lesde_ode_kernel_matches_reference(k, seed, n_steps, surrogate, method, head_random):
+    rng = np.random.default_rng(seed)
+    head_random = head_random and surrogate in (0, 1)
+    p = int(rng.integers(1, 5)) if head_random else k
+    head = rng.standard_normal((k, p)) if head_random else np.empty((0, p))
+    m0 = rng.standard_normal((k, p))
+    basis = _random_impact(rng, k, 2)
+    coef = rng.uniform(0, 2, size=(n_steps, 3, 2))
+    dt = float(rng.uniform(0.01, 0.5))
+    m = m0.copy()
+    assert lesde_ode_steps(m, basis, coef, head, dt, surrogate, method) == -1
+    m_r = m0.copy()
+    assert ref.lesde_ode_steps(m_r, basis, coef, head, dt, surrogate, method) == -1
+    assert_allclose(m, m_r, rtol=RTOL, atol=ATOL)
+
+
+def test_kernels_report_the_first_non_finite_step():
+    """A NaN particle is reported at the step where it is first read."""
+    labels = np.array([0, 1])
+    base = np.array([[0.0, 0.0], [np.nan, 0.0]])
+    batches = np.array([[0], [0], [1]])
+    coef = np.ones((3, 1))
+    basis = 0.1 * np.ones((1, 2, 2))
+    bad = lesde_sgd_steps(base, np.zeros((2, 2)), labels, basis, coef, np.empty((0, 2)),
+                          batches, 0.0, np.zeros(2, dtype=np.int64),
+                          np.random.default_rng(0), 0)
+    assert bad == 2
+
+
+def test_models_used_by_kernel_tests_are_valid():
+    """The impact helper used above builds a valid model (guards the fixtures)."""
+    impact = ImpactMatrix.constant(np.eye(3))
+    assert LESDEModel(impact).n_classes == 3
