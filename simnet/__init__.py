@@ -13,6 +13,7 @@ Examples
 ['elasticity_curve', 'impact', 'metrics']
 """
 
+from . import observables, plotting
 from .errors import ConfigError, DataError, DivergenceError, HierarchyError, SimnetError
 from .hierarchy import PRESETS, Hierarchy
 from .models import (
@@ -55,5 +56,7 @@ __all__ = [
     "Schedule",
     "SimnetError",
     "Surrogate",
+    "observables",
+    "plotting",
     "simulate",
 ]

@@ -84,7 +84,9 @@ def check_int(
     return int(value)
 
 
-def check_choice(value: object, name: str, owner: str | None, choices: Sequence[str]) -> str:
+def check_choice(
+    value: object, name: str, owner: str | None, choices: Sequence[str]
+) -> str:
     """Return ``value`` if it is one of ``choices``, or raise ConfigError."""
     if not isinstance(value, str) or value not in choices:
         listed = ", ".join(repr(c) for c in choices)
@@ -102,7 +104,10 @@ def check_array(
     shape: tuple[int | None, ...] | None = None,
     nonnegative: bool = False,
 ) -> np.ndarray:
-    """Return ``value`` as a finite float64 array of the given shape (None = any length)."""
+    """Return ``value`` as a finite float64 array of the given shape.
+
+    A ``None`` entry in ``shape`` matches any length.
+    """
     try:
         arr = np.array(value, dtype=np.float64)
     except (TypeError, ValueError):
@@ -111,15 +116,18 @@ def check_array(
         ) from None
     if shape is not None:
         good = arr.ndim == len(shape) and all(
-            s is None or s == a for s, a in zip(shape, arr.shape)
+            s is None or s == a for s, a in zip(shape, arr.shape, strict=True)
         )
         if not good:
             want = "(" + ", ".join("any" if s is None else str(s) for s in shape) + ")"
             raise ConfigError(
-                f"{_where(name, owner)} must have shape {want}. Got shape {arr.shape} instead."
+                f"{_where(name, owner)} must have shape {want}. "
+                f"Got shape {arr.shape} instead."
             )
     if not np.all(np.isfinite(arr)):
-        raise ConfigError(f"{_where(name, owner)} must be finite. Got a NaN or inf entry.")
+        raise ConfigError(
+            f"{_where(name, owner)} must be finite. Got a NaN or inf entry."
+        )
     if nonnegative and np.any(arr < 0):
         raise ConfigError(
             f"{_where(name, owner)} must be nonnegative. Got minimum {arr.min():g}."

@@ -8,11 +8,11 @@ interface can print them on one line.
 from __future__ import annotations
 
 __all__ = [
-    "SimnetError",
-    "HierarchyError",
     "ConfigError",
     "DataError",
     "DivergenceError",
+    "HierarchyError",
+    "SimnetError",
 ]
 
 
@@ -21,11 +21,15 @@ class SimnetError(Exception):
 
 
 class HierarchyError(SimnetError, ValueError):
-    """A class hierarchy is invalid (cycle, several roots, unreachable class, bad name...)."""
+    """A class hierarchy is invalid.
+
+    For example a cycle, several roots, an unreachable class or a bad name.
+    """
 
 
 class ConfigError(SimnetError, ValueError):
-    """A parameter or configuration value is missing, of the wrong type or out of range."""
+    """A parameter or configuration value is missing, of the wrong type or out of
+    range."""
 
 
 class DataError(SimnetError, ValueError):

@@ -24,9 +24,15 @@ import numpy as np
 from .errors import HierarchyError
 from .io import atomic_write_text
 
-__all__ = ["Hierarchy", "PRESETS"]
+__all__ = ["PRESETS", "Hierarchy"]
 
-NodeWeights = float | Sequence[float] | np.ndarray | Mapping[str, float] | Callable[[str, int], float]
+NodeWeights = (
+    float
+    | Sequence[float]
+    | np.ndarray
+    | Mapping[str, float]
+    | Callable[[str, int], float]
+)
 
 
 class Hierarchy:
@@ -84,7 +90,9 @@ class Hierarchy:
         )
         self.node_index: dict[str, int] = {v: i for i, v in enumerate(self.nodes)}
         self.class_index: dict[str, int] = {k: i for i, k in enumerate(self.classes)}
-        self.depth: np.ndarray = np.array([depth[v] for v in self.nodes], dtype=np.int64)
+        self.depth: np.ndarray = np.array(
+            [depth[v] for v in self.nodes], dtype=np.int64
+        )
         self.depth.setflags(write=False)
 
     # ------------------------------------------------------------------ builders
@@ -105,14 +113,18 @@ class Hierarchy:
         g = nx.DiGraph()
         for item in edges:
             if not isinstance(item, (tuple, list)) or len(item) != 2:
-                raise HierarchyError(f"an edge must be a (parent, child) pair; got {item!r}")
+                raise HierarchyError(
+                    f"an edge must be a (parent, child) pair; got {item!r}"
+                )
             _check_name(item[0])
             _check_name(item[1])
             g.add_edge(item[0], item[1])
         return cls(g)
 
     @classmethod
-    def from_nested(cls, tree: Mapping[str, Any], *, root: str | None = None) -> Hierarchy:
+    def from_nested(
+        cls, tree: Mapping[str, Any], *, root: str | None = None
+    ) -> Hierarchy:
         """Build a tree from a nested mapping.
 
         A value is a mapping (the children), a list of names (leaf children), or
@@ -162,7 +174,8 @@ class Hierarchy:
             for b in branching
         ):
             raise HierarchyError(
-                f"branching must be a non-empty list of positive ints; got {branching!r}"
+                "branching must be a non-empty list of positive ints; "
+                f"got {branching!r}"
             )
         g = nx.DiGraph()
         g.add_node("root")
@@ -211,7 +224,9 @@ class Hierarchy:
         try:
             text = path.read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError) as exc:
-            raise HierarchyError(f"cannot read hierarchy file {str(path)!r}: {exc}") from None
+            raise HierarchyError(
+                f"cannot read hierarchy file {str(path)!r}: {exc}"
+            ) from None
         if suffix == ".gml":
             try:
                 # keep the numeric ids: labels are checked and applied below
@@ -234,15 +249,21 @@ class Hierarchy:
                 ) from None
             return cls.from_json_data(data)
         raise HierarchyError(
-            f"unsupported hierarchy file type {suffix!r} for {str(path)!r}; use .json or .gml"
+            f"unsupported hierarchy file type {suffix!r} for {str(path)!r}; "
+            "use .json or .gml"
         )
 
     @classmethod
     def from_json_data(cls, data: Any) -> Hierarchy:
-        """Build from parsed JSON: node-link data (with ``nodes`` and ``edges``/``links``)
-        or a nested mapping."""
-        if isinstance(data, Mapping) and "nodes" in data and (
-            "edges" in data or "links" in data
+        """Build from parsed JSON.
+
+        Accepts node-link data (with ``nodes`` and ``edges``/``links``) or a nested
+        mapping.
+        """
+        if (
+            isinstance(data, Mapping)
+            and "nodes" in data
+            and ("edges" in data or "links" in data)
         ):
             edges_key = "edges" if "edges" in data else "links"
             g = nx.DiGraph()
@@ -277,7 +298,8 @@ class Hierarchy:
             text = "\n".join(nx.generate_gml(self._graph)) + "\n"
         else:
             raise HierarchyError(
-                f"unsupported hierarchy file type {suffix!r} for {str(path)!r}; use .json or .gml"
+                f"unsupported hierarchy file type {suffix!r} for {str(path)!r}; "
+                "use .json or .gml"
             )
         atomic_write_text(path, text)
 
@@ -339,7 +361,10 @@ class Hierarchy:
         return tuple(self._graph.successors(node))
 
     def ancestors(self, node: str) -> frozenset[str]:
-        """anc(node): every node with a directed path to ``node``, itself and the root included."""
+        """anc(node): every node with a directed path to ``node``.
+
+        The node itself and the root are included.
+        """
         self._require_node(node)
         return frozenset(nx.ancestors(self._graph, node)) | {node}
 
@@ -349,7 +374,10 @@ class Hierarchy:
 
     @cached_property
     def ancestor_matrix(self) -> np.ndarray:
-        """Boolean (n_classes, n_nodes) matrix: ``[k, v]`` is True iff v is in anc(class k)."""
+        """Boolean (n_classes, n_nodes) matrix.
+
+        ``[k, v]`` is True iff v is in anc(class k).
+        """
         a = np.zeros((self.n_classes, self.n_nodes), dtype=bool)
         for k, cls_name in enumerate(self.classes):
             for v in self.ancestors(cls_name):
@@ -374,14 +402,14 @@ class Hierarchy:
         return ptr, idx
 
     def node_weights(self, weights: NodeWeights, name: str = "weights") -> np.ndarray:
-        """Resolve per-node weights given in any accepted form to an array over ``nodes``.
+        """Resolve per-node weights in any accepted form to an array over ``nodes``.
 
         Parameters
         ----------
         weights : float, sequence, mapping or callable
-            A scalar (every node), a sequence indexed by depth (length ``max_depth + 1``),
-            a mapping from node name to weight (every node must be present), or a
-            callable ``f(node, depth) -> float``.
+            A scalar (every node), a sequence indexed by depth (length
+            ``max_depth + 1``), a mapping from node name to weight (every node must
+            be present), or a callable ``f(node, depth) -> float``.
         name : str
             Name used in error messages.
 
@@ -395,7 +423,7 @@ class Hierarchy:
             out = np.array(
                 [
                     _weight_value(name, weights(v, int(d)), v)
-                    for v, d in zip(self.nodes, self.depth)
+                    for v, d in zip(self.nodes, self.depth, strict=True)
                 ]
             )
         elif isinstance(weights, Mapping):
@@ -608,12 +636,15 @@ def _validate(g: nx.DiGraph) -> None:
         cycle = None
     if cycle:
         path = " -> ".join([u for u, _ in cycle] + [cycle[0][0]])
-        raise HierarchyError(f"the hierarchy has a cycle through node {cycle[0][0]!r}: {path}")
+        raise HierarchyError(
+            f"the hierarchy has a cycle through node {cycle[0][0]!r}: {path}"
+        )
     roots = [v for v in g.nodes if g.in_degree(v) == 0]
     if len(roots) > 1:
         listed = ", ".join(repr(r) for r in roots[:5])
         raise HierarchyError(
-            f"the hierarchy has {len(roots)} roots ({listed}); exactly one node may have no parent"
+            f"the hierarchy has {len(roots)} roots ({listed}); "
+            "exactly one node may have no parent"
         )
     root = roots[0]
     reachable = nx.descendants(g, root) | {root}
@@ -621,7 +652,9 @@ def _validate(g: nx.DiGraph) -> None:
         if v not in reachable:
             raise HierarchyError(f"node {v!r} is unreachable from the root {root!r}")
     if g.number_of_nodes() == 1:
-        raise HierarchyError(f"the hierarchy has no classes: the root {root!r} has no children")
+        raise HierarchyError(
+            f"the hierarchy has no classes: the root {root!r} has no children"
+        )
 
 
 def _longest_depths(g: nx.DiGraph, root: str) -> dict[str, int]:

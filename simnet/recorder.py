@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from enum import Enum
+from enum import StrEnum
 
 import numpy as np
 import pandas as pd
@@ -14,7 +14,7 @@ from .runners.base import Runner
 __all__ = ["Observable", "Recorder", "default_observables"]
 
 
-class Observable(str, Enum):
+class Observable(StrEnum):
     """What can be recorded.
 
     * ``loss``: training loss, accuracy, mean and minimum margin (table ``metrics``);
@@ -39,7 +39,12 @@ class Observable(str, Enum):
 
 def default_observables(runner: Runner) -> tuple[Observable, ...]:
     """Everything that applies to the runner's model."""
-    out = [Observable.LOSS, Observable.NEURAL_COLLAPSE, Observable.IMPACT, Observable.CLASS_MEANS]
+    out = [
+        Observable.LOSS,
+        Observable.NEURAL_COLLAPSE,
+        Observable.IMPACT,
+        Observable.CLASS_MEANS,
+    ]
     if runner.has_samples:
         out += [Observable.SEPARABILITY, Observable.SIMILARITY]
     if runner.has_amounts:
@@ -59,15 +64,21 @@ def resolve_observables(observe, runner: Runner) -> tuple[Observable, ...]:
         except ValueError:
             choices = ", ".join(repr(m.value) for m in Observable)
             raise ConfigError(
-                f"The 'observe' parameter of simulate lists {item!r}; choose from {choices}."
+                f"The 'observe' parameter of simulate lists {item!r}; "
+                f"choose from {choices}."
             ) from None
-        if o in (Observable.SEPARABILITY, Observable.SIMILARITY) and not runner.has_samples:
+        if (
+            o in (Observable.SEPARABILITY, Observable.SIMILARITY)
+            and not runner.has_samples
+        ):
             raise ConfigError(
                 f"The '{o.value}' observable needs individual samples; the class-mean "
                 "LE-ODE has none."
             )
         if o is Observable.FEATURE_COUNT and not runner.has_amounts:
-            raise ConfigError("The 'feature_count' observable applies to the HFS model only.")
+            raise ConfigError(
+                "The 'feature_count' observable applies to the HFS model only."
+            )
         if o not in out:
             out.append(o)
     return tuple(out)
@@ -165,7 +176,9 @@ class Recorder:
             self._add("elasticity_curve", curve)
         if Observable.CLASS_MEANS in self.observables:
             means = obs.class_means(z, labels, self.k)
-            c, j = np.meshgrid(np.arange(self.k), np.arange(means.shape[1]), indexing="ij")
+            c, j = np.meshgrid(
+                np.arange(self.k), np.arange(means.shape[1]), indexing="ij"
+            )
             self._add(
                 "class_means",
                 pd.DataFrame(
@@ -186,7 +199,12 @@ class Recorder:
             self._add(
                 "feature_count",
                 pd.DataFrame(
-                    {"step": step, "time": time, "depth": np.arange(neff.shape[0]), "n_eff": neff}
+                    {
+                        "step": step,
+                        "time": time,
+                        "depth": np.arange(neff.shape[0]),
+                        "n_eff": neff,
+                    }
                 ),
             )
         if metrics:
@@ -203,7 +221,8 @@ class Recorder:
             )
 
     def _similarity(self, step: int, time: float) -> pd.DataFrame:
-        """S_rel = |dz_j| / |dz_i| and S_ker = -<dz_j, r_i> / |r_i|^2 for probe pairs."""
+        """S_rel = |dz_j| / |dz_i| and S_ker = -<dz_j, r_i> / |r_i|^2 for probe
+        pairs."""
         r = self.runner
         probes = self.probes
         labels = r.labels

@@ -51,14 +51,18 @@ class RecordSchedule:
             pts = np.arange(0, total + 1, self.value)
         elif self.kind == "log":
             pts = (
-                np.unique(np.round(np.logspace(0, np.log10(total), self.value)).astype(np.int64))
+                np.unique(
+                    np.round(np.logspace(0, np.log10(total), self.value)).astype(
+                        np.int64
+                    )
+                )
                 if total >= 1
                 else np.zeros(0, dtype=np.int64)
             )
         else:
             pts = np.array([s for s in self.value if s <= total], dtype=np.int64)
             if len(pts) != len(self.value):
-                bad = [s for s in self.value if s > total][0]
+                bad = next(s for s in self.value if s > total)
                 raise ConfigError(
                     f"The 'record' parameter of simulate lists step {bad}, beyond the "
                     f"last step {total}."

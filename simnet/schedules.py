@@ -16,12 +16,12 @@ from ._validation import check_array, check_float
 from .errors import ConfigError
 
 __all__ = [
-    "Schedule",
     "Constant",
-    "PowerLaw",
     "Exponential",
-    "Piecewise",
     "FromCallable",
+    "Piecewise",
+    "PowerLaw",
+    "Schedule",
     "as_schedule",
 ]
 
@@ -38,8 +38,11 @@ class Schedule:
         raise NotImplementedError
 
     def integral(self, t: np.ndarray) -> np.ndarray:
-        """Integral from 0 to t, by the trapezoidal rule on a fine grid (exact for
-        :class:`Constant` and :class:`Piecewise`, overridden where closed forms exist)."""
+        """Integral from 0 to t, by the trapezoidal rule on a fine grid.
+
+        Exact for :class:`Constant` and :class:`Piecewise`, overridden where closed
+        forms exist.
+        """
         t = np.atleast_1d(np.asarray(t, dtype=np.float64))
         out = np.empty_like(t)
         for j, tj in enumerate(t):
@@ -67,7 +70,10 @@ class Constant(Schedule):
 
 @dataclass(frozen=True)
 class PowerLaw(Schedule):
-    """``scale * (t + offset) ** (-exponent)``: the tail form alpha(t) ~ t^-r of LE-SDE."""
+    """``scale * (t + offset) ** (-exponent)``.
+
+    The tail form alpha(t) ~ t^-r of LE-SDE.
+    """
 
     scale: float
     exponent: float
@@ -129,7 +135,9 @@ class Piecewise(Schedule):
 
     def __post_init__(self) -> None:
         times = check_array(self.times, "times", "Piecewise", shape=(None,))
-        values = check_array(self.values, "values", "Piecewise", shape=(times.shape[0],))
+        values = check_array(
+            self.values, "values", "Piecewise", shape=(times.shape[0],)
+        )
         if times.shape[0] < 1 or np.any(np.diff(times) <= 0):
             raise ConfigError(
                 "The 'times' parameter of Piecewise must be a non-empty, strictly "
@@ -142,7 +150,11 @@ class Piecewise(Schedule):
         return np.interp(np.asarray(t, dtype=np.float64), self.times, self.values)
 
     def to_config(self) -> dict[str, Any]:
-        return {"kind": "piecewise", "times": list(self.times), "values": list(self.values)}
+        return {
+            "kind": "piecewise",
+            "times": list(self.times),
+            "values": list(self.values),
+        }
 
 
 @dataclass(frozen=True, eq=False)
@@ -172,7 +184,7 @@ _KINDS: dict[str, tuple[type, tuple[str, ...]]] = {
 
 
 def as_schedule(value: Any, name: str = "schedule") -> Schedule:
-    """Turn a float, a Schedule, a config mapping or a vectorised callable into a Schedule.
+    """Turn a float, Schedule, config mapping or vectorised callable into a Schedule.
 
     Raises
     ------

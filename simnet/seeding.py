@@ -34,8 +34,8 @@ def as_seed_sequence(seed: SeedLike) -> np.random.SeedSequence:
     if isinstance(seed, (int, np.integer)) and not isinstance(seed, bool) and seed >= 0:
         return np.random.SeedSequence(int(seed))
     raise ConfigError(
-        "The 'seed' parameter must be a non-negative int, a numpy SeedSequence, a numpy "
-        f"Generator or None. Got {seed!r} instead."
+        "The 'seed' parameter must be a non-negative int, a numpy SeedSequence, a "
+        f"numpy Generator or None. Got {seed!r} instead."
     )
 
 
@@ -51,4 +51,7 @@ def spawn_generators(
     children = np.random.SeedSequence(root.entropy, spawn_key=root.spawn_key).spawn(
         len(names)
     )
-    return root, {name: np.random.default_rng(child) for name, child in zip(names, children)}
+    return root, {
+        name: np.random.default_rng(child)
+        for name, child in zip(names, children, strict=True)
+    }

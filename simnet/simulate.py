@@ -7,11 +7,11 @@ from collections.abc import Sequence
 from typing import Any
 
 from ._validation import check_int
+from .progress import progress_bar
 from .recorder import Observable, Recorder, resolve_observables
 from .recording import RecordSchedule, as_record_schedule
 from .results import RunResult, package_versions
 from .runners import make_runner
-from .progress import progress_bar
 from .seeding import SeedLike, spawn_generators
 
 __all__ = ["simulate"]
@@ -83,7 +83,9 @@ def simulate(
     root, rngs = spawn_generators(seed, _STREAMS)
     runner = make_runner(model, rngs)
     observables = resolve_observables(observe, runner)
-    recorder = Recorder(runner, observables, probe_rng=rngs["probes"], n_probes=n_probes)
+    recorder = Recorder(
+        runner, observables, probe_rng=rngs["probes"], n_probes=n_probes
+    )
 
     started = _time.perf_counter()
     sim_seconds = 0.0

@@ -29,10 +29,25 @@ def hfs_features(lam, phi, u, labels, ancestor_matrix, gamma):
 
 
 def hfs_sgd_steps(
-    lam, phi, u, labels, ancestor_matrix, eta_phi, eta_lam, decay, eta_u, gamma, sigma,
-    head, batches, rng,
+    lam,
+    phi,
+    u,
+    labels,
+    ancestor_matrix,
+    eta_phi,
+    eta_lam,
+    decay,
+    eta_u,
+    gamma,
+    sigma,
+    head,
+    batches,
+    rng,
 ):
-    """HFS minibatch SGD (MODEL.md section 2), in place. Returns the failing row or -1."""
+    """HFS minibatch SGD (MODEL.md section 2), in place.
+
+    Returns the failing row or -1.
+    """
     a = ancestor_matrix
     bsize = batches.shape[1]
     for t, batch in enumerate(batches):
@@ -51,8 +66,12 @@ def hfs_sgd_steps(
         keep = 1.0 - decay[touched]
         old_phi = phi[touched].copy()
         old_lam = lam[touched].copy()
-        phi[touched] = keep[:, None] * old_phi - (eta_phi[touched] * old_lam)[:, None] * m[touched]
-        lam[touched] = keep * old_lam - eta_lam[touched] * np.sum(old_phi * m[touched], axis=1)
+        phi[touched] = (
+            keep[:, None] * old_phi - (eta_phi[touched] * old_lam)[:, None] * m[touched]
+        )
+        lam[touched] = keep * old_lam - eta_lam[touched] * np.sum(
+            old_phi * m[touched], axis=1
+        )
         for b, i in enumerate(batch):
             u[i] -= eta_u * gamma * g[b] / bsize
         if sigma > 0:
@@ -68,7 +87,9 @@ def impact_from_basis(basis, coef_row):
     return np.tensordot(coef_row, basis, axes=1)
 
 
-def lesde_sgd_steps(x, labels, basis, coef, head, batches, sigma, last_touch, rng, step0):
+def lesde_sgd_steps(
+    x, labels, basis, coef, head, batches, sigma, last_touch, rng, step0
+):
     """Discrete SGD imitation on explicit particles: every particle j moves by
     ``-(1/|B|) sum_{i in B} E[c_j, c_i] g_i``; the noise owed by a touched particle is
     drawn when it is touched (same draws as the lazy kernel)."""
@@ -78,7 +99,11 @@ def lesde_sgd_steps(x, labels, basis, coef, head, batches, sigma, last_touch, rn
         g = np.empty((bsize, x.shape[1]))
         for b, i in enumerate(batch):
             if sigma > 0 and last_touch[i] < step:
-                x[i] += sigma * np.sqrt(step - last_touch[i]) * rng.standard_normal(x.shape[1])
+                x[i] += (
+                    sigma
+                    * np.sqrt(step - last_touch[i])
+                    * rng.standard_normal(x.shape[1])
+                )
                 last_touch[i] = step
             if not np.all(np.isfinite(x[i])):
                 return t
@@ -92,12 +117,17 @@ def lesde_sgd_steps(x, labels, basis, coef, head, batches, sigma, last_touch, rn
 def flush_noise(x, sigma, last_touch, rng, step):
     for i in range(x.shape[0]):
         if last_touch[i] < step:
-            x[i] += sigma * np.sqrt(step - last_touch[i]) * rng.standard_normal(x.shape[1])
+            x[i] += (
+                sigma * np.sqrt(step - last_touch[i]) * rng.standard_normal(x.shape[1])
+            )
             last_touch[i] = step
 
 
 def lesde_sde_steps(x, labels, basis, coef, head, dt, sigma, gradient_noise, rng):
-    """Euler-Maruyama: ``X_i += -(dt/n) sum_j E[c_i, c_j] g_j + s_i sqrt(dt) N(0, I)``."""
+    """Euler-Maruyama step.
+
+    ``X_i += -(dt/n) sum_j E[c_i, c_j] g_j + s_i sqrt(dt) N(0, I)``.
+    """
     n = x.shape[0]
     k = basis.shape[1]
     for t in range(coef.shape[0]):
@@ -109,7 +139,11 @@ def lesde_sde_steps(x, labels, basis, coef, head, dt, sigma, gradient_noise, rng
         assert drift.shape == x.shape and k == e.shape[0]
         if sigma > 0:
             noise = rng.standard_normal(x.shape)
-            scale = sigma * np.linalg.norm(g, axis=1) if gradient_noise else np.full(n, sigma)
+            scale = (
+                sigma * np.linalg.norm(g, axis=1)
+                if gradient_noise
+                else np.full(n, sigma)
+            )
             x += drift + (scale * np.sqrt(dt))[:, None] * noise
         else:
             x += drift
@@ -119,7 +153,10 @@ def lesde_sde_steps(x, labels, basis, coef, head, dt, sigma, gradient_noise, rng
 
 
 def ode_surrogate(m, head, surrogate):
-    """Class-averaged negative gradient G_k for each surrogate code (0 ce, 1 I, 2 L, 3 ETF)."""
+    """Class-averaged negative gradient G_k for each surrogate code.
+
+    Codes: 0 ce, 1 I, 2 L, 3 ETF.
+    """
     k = m.shape[0]
     d = np.eye(k) - 1.0 / k  # row k is d_k = e_k - 1/K
     if surrogate == 0:

@@ -83,16 +83,43 @@ def test_hfs_kernel_matches_reference(h, seed, batch_size, n_steps, head_random,
     batches = rng.integers(0, model.n_samples, size=(n_steps, batch_size))
     ptr, idx = h.ancestor_index_arrays()
     lam, phi, u = s.lam.copy(), s.phi.copy(), s.u.copy()
-    args = (rates["eta_phi"], rates["eta_lam"], rates["decay"], model.eta_u, model.gamma)
+    args = (
+        rates["eta_phi"],
+        rates["eta_lam"],
+        rates["decay"],
+        model.eta_u,
+        model.gamma,
+    )
     bad = hfs_sgd_steps(
-        lam, phi, u, s.labels, ptr, idx, *args, model.sigma, s.head, batches, k,
-        np.random.default_rng(seed + 1), 0, np.zeros_like(phi),
-        np.full(h.n_nodes, -1), np.full(model.n_samples, -1),
+        lam,
+        phi,
+        u,
+        s.labels,
+        ptr,
+        idx,
+        *args,
+        model.sigma,
+        s.head,
+        batches,
+        k,
+        np.random.default_rng(seed + 1),
+        0,
+        np.zeros_like(phi),
+        np.full(h.n_nodes, -1),
+        np.full(model.n_samples, -1),
     )
     lam_r, phi_r, u_r = s.lam.copy(), s.phi.copy(), s.u.copy()
     bad_r = ref.hfs_sgd_steps(
-        lam_r, phi_r, u_r, s.labels, h.ancestor_matrix, *args, model.sigma, s.head,
-        batches, np.random.default_rng(seed + 1),
+        lam_r,
+        phi_r,
+        u_r,
+        s.labels,
+        h.ancestor_matrix,
+        *args,
+        model.sigma,
+        s.head,
+        batches,
+        np.random.default_rng(seed + 1),
     )
     assert bad == bad_r == -1
     assert_allclose(lam, lam_r, rtol=RTOL, atol=ATOL)
@@ -133,8 +160,22 @@ def test_lesde_sgd_kernel_matches_reference(
     base, offsets = x0.copy(), np.zeros((k, p))
     touch = np.full(n, step0, dtype=np.int64)
     rng_k = np.random.default_rng(seed + 7)
-    assert lesde_sgd_steps(base, offsets, labels, basis, coef, head, batches, sigma,
-                           touch, rng_k, step0) == -1
+    assert (
+        lesde_sgd_steps(
+            base,
+            offsets,
+            labels,
+            basis,
+            coef,
+            head,
+            batches,
+            sigma,
+            touch,
+            rng_k,
+            step0,
+        )
+        == -1
+    )
     if noisy:
         flush_noise(base, sigma, touch, rng_k, step0 + n_steps)
     got = base + offsets[labels]
@@ -142,8 +183,12 @@ def test_lesde_sgd_kernel_matches_reference(
     x = x0.copy()
     touch_r = np.full(n, step0, dtype=np.int64)
     rng_r = np.random.default_rng(seed + 7)
-    assert ref.lesde_sgd_steps(x, labels, basis, coef, head, batches, sigma, touch_r,
-                               rng_r, step0) == -1
+    assert (
+        ref.lesde_sgd_steps(
+            x, labels, basis, coef, head, batches, sigma, touch_r, rng_r, step0
+        )
+        == -1
+    )
     if noisy:
         ref.flush_noise(x, sigma, touch_r, rng_r, step0 + n_steps)
     assert_allclose(got, x, rtol=RTOL, atol=ATOL)
@@ -157,7 +202,9 @@ def test_lesde_sgd_kernel_matches_reference(
     head_random=st.booleans(),
     noise=st.sampled_from(["none", "constant", "gradient"]),
 )
-def test_lesde_sde_kernel_matches_reference(k, seed, n_steps, n_terms, head_random, noise):
+def test_lesde_sde_kernel_matches_reference(
+    k, seed, n_steps, n_terms, head_random, noise
+):
     rng = np.random.default_rng(seed)
     labels = np.repeat(np.arange(k), int(rng.integers(1, 40)))
     p = int(rng.integers(1, 5)) if head_random else k
@@ -169,11 +216,35 @@ def test_lesde_sde_kernel_matches_reference(k, seed, n_steps, n_terms, head_rand
     sigma = 0.0 if noise == "none" else 0.1
     grad_noise = noise == "gradient"
     x = x0.copy()
-    assert lesde_sde_steps(x, labels, basis, coef, head, dt, sigma, grad_noise,
-                           np.random.default_rng(seed + 3)) == -1
+    assert (
+        lesde_sde_steps(
+            x,
+            labels,
+            basis,
+            coef,
+            head,
+            dt,
+            sigma,
+            grad_noise,
+            np.random.default_rng(seed + 3),
+        )
+        == -1
+    )
     x_r = x0.copy()
-    assert ref.lesde_sde_steps(x_r, labels, basis, coef, head, dt, sigma, grad_noise,
-                               np.random.default_rng(seed + 3)) == -1
+    assert (
+        ref.lesde_sde_steps(
+            x_r,
+            labels,
+            basis,
+            coef,
+            head,
+            dt,
+            sigma,
+            grad_noise,
+            np.random.default_rng(seed + 3),
+        )
+        == -1
+    )
     assert_allclose(x, x_r, rtol=RTOL, atol=ATOL)
 
 
@@ -185,7 +256,9 @@ def test_lesde_sde_kernel_matches_reference(k, seed, n_steps, n_terms, head_rand
     method=st.integers(0, 1),
     head_random=st.booleans(),
 )
-def test_lesde_ode_kernel_matches_reference(k, seed, n_steps, surrogate, method, head_random):
+def test_lesde_ode_kernel_matches_reference(
+    k, seed, n_steps, surrogate, method, head_random
+):
     rng = np.random.default_rng(seed)
     head_random = head_random and surrogate in (0, 1)
     p = int(rng.integers(1, 5)) if head_random else k
@@ -208,9 +281,19 @@ def test_kernels_report_the_first_non_finite_step():
     batches = np.array([[0], [0], [1]])
     coef = np.ones((3, 1))
     basis = 0.1 * np.ones((1, 2, 2))
-    bad = lesde_sgd_steps(base, np.zeros((2, 2)), labels, basis, coef, np.empty((0, 2)),
-                          batches, 0.0, np.zeros(2, dtype=np.int64),
-                          np.random.default_rng(0), 0)
+    bad = lesde_sgd_steps(
+        base,
+        np.zeros((2, 2)),
+        labels,
+        basis,
+        coef,
+        np.empty((0, 2)),
+        batches,
+        0.0,
+        np.zeros(2, dtype=np.int64),
+        np.random.default_rng(0),
+        0,
+    )
     assert bad == 2
 
 

@@ -27,10 +27,26 @@ def _one_hfs_step(model, state, i):
     rates = model.node_rates()
     ptr, idx = model.hierarchy.ancestor_index_arrays()
     bad = hfs_sgd_steps(
-        s.lam, s.phi, s.u, s.labels, ptr, idx, rates["eta_phi"], rates["eta_lam"],
-        rates["decay"], model.eta_u, model.gamma, 0.0, s.head, np.array([[i]]),
-        model.n_classes, np.random.default_rng(0), 0, np.zeros_like(s.phi),
-        np.full(s.phi.shape[0], -1), np.full(s.u.shape[0], -1),
+        s.lam,
+        s.phi,
+        s.u,
+        s.labels,
+        ptr,
+        idx,
+        rates["eta_phi"],
+        rates["eta_lam"],
+        rates["decay"],
+        model.eta_u,
+        model.gamma,
+        0.0,
+        s.head,
+        np.array([[i]]),
+        model.n_classes,
+        np.random.default_rng(0),
+        0,
+        np.zeros_like(s.phi),
+        np.full(s.phi.shape[0], -1),
+        np.full(s.u.shape[0], -1),
     )
     assert bad == -1
     return s
@@ -83,7 +99,12 @@ def test_first_order_step_is_the_tangent_kernel(h, seed, head_random):
         assert 3.0 < errors[0] / errors[1] < 5.0
 
 
-@given(h=hierarchies(), seed=seeds, batch_size=st.integers(1, 3), sampling=st.sampled_from(["uniform", "epoch"]))
+@given(
+    h=hierarchies(),
+    seed=seeds,
+    batch_size=st.integers(1, 3),
+    sampling=st.sampled_from(["uniform", "epoch"]),
+)
 def test_hfs_with_frozen_amounts_is_the_discrete_lesde(h, seed, batch_size, sampling):
     """MODEL.md section 3, consistency: HFS with eta_lam = 0, no instance features and
     no noise follows the same trajectory as the discrete LE-SDE with
@@ -91,14 +112,27 @@ def test_hfs_with_frozen_amounts_is_the_discrete_lesde(h, seed, batch_size, samp
     rng = np.random.default_rng(seed)
     d = h.max_depth + 1
     hfs = HFSModel(
-        h, n_per_class=3, eta_phi=rng.uniform(0.05, 0.4, d).tolist(), eta_lam=0.0,
-        lam0=rng.uniform(0.3, 1.5, d).tolist(), gamma=0.0, decay=0.0,
-        batch_size=batch_size, sampling=sampling,
+        h,
+        n_per_class=3,
+        eta_phi=rng.uniform(0.05, 0.4, d).tolist(),
+        eta_lam=0.0,
+        lam0=rng.uniform(0.3, 1.5, d).tolist(),
+        gamma=0.0,
+        decay=0.0,
+        batch_size=batch_size,
+        sampling=sampling,
     )
     rates = hfs.node_rates()
-    e = h.shared_weight_matrix(dict(zip(h.nodes, rates["eta_phi"] * rates["lam0"] ** 2)))
-    lesde = LESDEModel(ImpactMatrix.constant(e), hierarchy=h, n_per_class=3,
-                       batch_size=batch_size, sampling=sampling)
+    e = h.shared_weight_matrix(
+        dict(zip(h.nodes, rates["eta_phi"] * rates["lam0"] ** 2, strict=True))
+    )
+    lesde = LESDEModel(
+        ImpactMatrix.constant(e),
+        hierarchy=h,
+        n_per_class=3,
+        batch_size=batch_size,
+        sampling=sampling,
+    )
     r_hfs = HFSRunner(hfs, spawn_generators(seed, STREAMS)[1])
     r_le = LESDERunner(lesde, spawn_generators(seed, STREAMS)[1])
     r_le.state.base[:] = r_hfs.features()
@@ -116,16 +150,27 @@ def _sibling_classes(h):
     return None
 
 
-@given(seed=seeds, integrator=st.sampled_from(["sgd", "sde"]), branching=st.sampled_from([[2, 2], [3, 2], [2, 3, 2]]))
-def test_siblings_without_a_class_specific_impact_never_separate(seed, integrator, branching):
+@given(
+    seed=seeds,
+    integrator=st.sampled_from(["sgd", "sde"]),
+    branching=st.sampled_from([[2, 2], [3, 2], [2, 3, 2]]),
+)
+def test_siblings_without_a_class_specific_impact_never_separate(
+    seed, integrator, branching
+):
     """If two sibling classes k, k' have E[k, k] = E[k, k'] (no weight on their own
     leaves), every SGD/SDE step moves all their particles by the same amount, so their
     relative configuration is frozen: if they start mixed they are never separated."""
     h = Hierarchy.balanced(branching)
     weights = {v: (0.0 if v in h.class_index else 0.3) for v in h.nodes}
     impact = ImpactMatrix.from_hierarchy(h, weights)
-    model = LESDEModel(impact, hierarchy=h, integrator=integrator, n_per_class=15,
-                       dt=1.0 if integrator == "sgd" else 0.1)
+    model = LESDEModel(
+        impact,
+        hierarchy=h,
+        integrator=integrator,
+        n_per_class=15,
+        dt=1.0 if integrator == "sgd" else 0.1,
+    )
     runner = LESDERunner(model, spawn_generators(seed, STREAMS)[1])
     a, b = _sibling_classes(h)
     members = np.flatnonzero(np.isin(runner.labels, [a, b]))
@@ -135,17 +180,26 @@ def test_siblings_without_a_class_specific_impact_never_separate(seed, integrato
     assert_allclose(moved, np.broadcast_to(moved[0], moved.shape), rtol=0, atol=1e-10)
     sub_labels = runner.labels[members]
     assert simnet.observables.is_linearly_separable(x0, sub_labels, h.n_classes) == (
-        simnet.observables.is_linearly_separable(runner.features()[members], sub_labels,
-                                                 h.n_classes)
+        simnet.observables.is_linearly_separable(
+            runner.features()[members], sub_labels, h.n_classes
+        )
     )
 
 
 def _lesde_metrics(k, alpha, beta, seed):
-    model = LESDEModel(ImpactMatrix.two_parameter(k, alpha, beta), integrator="sde",
-                       dt=0.05, sigma=0.1, n_per_class=30)
-    result = simnet.simulate(model, steps=2000, record=2000, seed=seed,
-                             observe=["loss", "neural_collapse"])
-    table = result.table("metrics").pivot(index="step", columns="observable", values="value")
+    model = LESDEModel(
+        ImpactMatrix.two_parameter(k, alpha, beta),
+        integrator="sde",
+        dt=0.05,
+        sigma=0.1,
+        n_per_class=30,
+    )
+    result = simnet.simulate(
+        model, steps=2000, record=2000, seed=seed, observe=["loss", "neural_collapse"]
+    )
+    table = result.table("metrics").pivot(
+        index="step", columns="observable", values="value"
+    )
     return table.iloc[0], table.iloc[-1]
 
 
@@ -183,7 +237,7 @@ def test_tree_impact_is_symmetric_and_ordered_by_lca_depth(h, seed):
     hierarchy-derived LE-SDE matrix and for the HFS impact matrix at any state."""
     rng = np.random.default_rng(seed)
     lca = h.lca_depth_matrix()
-    weights = dict(zip(h.nodes, rng.uniform(0.1, 1.0, h.n_nodes)))
+    weights = dict(zip(h.nodes, rng.uniform(0.1, 1.0, h.n_nodes), strict=True))
     e_w = ImpactMatrix.from_hierarchy(h, weights).at(0.0)
     model = HFSModel(h, n_per_class=1, eta_phi=0.1, eta_lam=0.1)
     e_hfs = model.impact_matrix(model.initial_state(rng))
@@ -203,7 +257,9 @@ def test_hfs_impact_matrix_is_the_class_level_trace_of_the_kernel():
         for j in range(model.n_samples):
             if i != j:
                 kern = model.tangent_kernel(state, i, j)
-                assert_allclose(np.trace(kern) / model.dim, e[state.labels[i], state.labels[j]])
+                assert_allclose(
+                    np.trace(kern) / model.dim, e[state.labels[i], state.labels[j]]
+                )
 
 
 @pytest.mark.parametrize("method,order", [("euler", 1), ("rk4", 4)])
@@ -214,12 +270,19 @@ def test_le_ode_converges_to_the_identity_closed_form(method, order):
     impact = ImpactMatrix.two_parameter(3, alpha, beta)
     errors = []
     for n_steps in (40, 80, 160):
-        model = LESDEModel(impact, integrator="ode", surrogate="identity", dt=2.0 / n_steps,
-                           ode_method=method)
+        model = LESDEModel(
+            impact,
+            integrator="ode",
+            surrogate="identity",
+            dt=2.0 / n_steps,
+            ode_method=method,
+        )
         runner = LESDERunner(model, spawn_generators(0, STREAMS)[1])
         m0 = runner.features().copy()
         runner.advance(n_steps)
-        exact = identity_ode_solution(m0, float(alpha.integral(2.0)), float(beta.integral(2.0)))
+        exact = identity_ode_solution(
+            m0, float(alpha.integral(2.0)), float(beta.integral(2.0))
+        )
         errors.append(np.abs(runner.features() - exact).max())
     rates = np.log2(np.array(errors[:-1]) / np.array(errors[1:]))
     assert np.all(np.abs(rates - order) < 0.3), rates
@@ -230,14 +293,21 @@ def test_le_ode_projected_model_follows_its_closed_form():
     (A - B)/K and the f-mode rate (A + B/(K-1))/K."""
     alpha, beta = PowerLaw(1.0, 0.3), PowerLaw(0.5, 0.8)
     k = 4
-    model = LESDEModel(ImpactMatrix.two_parameter(k, alpha, beta), integrator="ode",
-                       surrogate="projected", dt=0.005, ode_method="rk4")
+    model = LESDEModel(
+        ImpactMatrix.two_parameter(k, alpha, beta),
+        integrator="ode",
+        surrogate="projected",
+        dt=0.005,
+        ode_method="rk4",
+    )
     runner = LESDERunner(model, spawn_generators(1, STREAMS)[1])
     d = np.eye(k) - 1.0 / k
     coords = lambda m: np.sum(m * d, axis=1) / np.sum(d * d, axis=1)  # noqa: E731
     s0 = coords(runner.features())
     runner.advance(400)
-    exact = projected_ode_coordinates(s0, float(alpha.integral(2.0)), float(beta.integral(2.0)))
+    exact = projected_ode_coordinates(
+        s0, float(alpha.integral(2.0)), float(beta.integral(2.0))
+    )
     assert_allclose(coords(runner.features()), exact, rtol=1e-8)
 
 
@@ -247,11 +317,20 @@ def test_same_seed_same_bits_and_record_schedule_independence(make):
     if make == "hfs":
         model = HFSModel(h, n_per_class=10, sigma=0.01, batch_size=2, sampling="epoch")
     elif make == "lesde_sgd_noisy":
-        model = LESDEModel(ImpactMatrix.from_hierarchy(h, 0.05), hierarchy=h, sigma=0.01,
-                           n_per_class=10)
+        model = LESDEModel(
+            ImpactMatrix.from_hierarchy(h, 0.05),
+            hierarchy=h,
+            sigma=0.01,
+            n_per_class=10,
+        )
     else:
-        model = LESDEModel(ImpactMatrix.two_parameter(3, 1.0, 0.2), integrator="sde",
-                           dt=0.05, sigma=0.1, n_per_class=10)
+        model = LESDEModel(
+            ImpactMatrix.two_parameter(3, 1.0, 0.2),
+            integrator="sde",
+            dt=0.05,
+            sigma=0.1,
+            n_per_class=10,
+        )
     a = simnet.simulate(model, steps=300, record=100, seed=11)
     b = simnet.simulate(model, steps=300, record=100, seed=11)
     for name in a.tables:
@@ -262,17 +341,25 @@ def test_same_seed_same_bits_and_record_schedule_independence(make):
     if make != "lesde_sgd_noisy":  # lazily realised noise depends on observation times
         assert_array_equal(c.state[next(iter(c.state))], a.state[next(iter(a.state))])
     d = simnet.simulate(model, steps=300, record=100, seed=12)
-    assert not np.array_equal(d.state[next(iter(d.state))], a.state[next(iter(a.state))])
+    assert not np.array_equal(
+        d.state[next(iter(d.state))], a.state[next(iter(a.state))]
+    )
 
 
 def test_divergence_names_the_step_and_the_rate():
     h = Hierarchy.preset("tiger_cat_car")
     model = HFSModel(h, n_per_class=5, eta_phi=[50.0, 1.0, 1.0, 1.0], eta_lam=5.0)
-    with pytest.raises(simnet.DivergenceError, match=r"diverged at step \d+.*eta_phi") as info:
+    with pytest.raises(
+        simnet.DivergenceError, match=r"diverged at step \d+.*eta_phi"
+    ) as info:
         simnet.simulate(model, steps=5000, seed=0)
     assert info.value.step >= 0
-    ode = LESDEModel(ImpactMatrix.two_parameter(3, 50.0, 0.0), integrator="ode",
-                     surrogate="identity", dt=1.0)
+    ode = LESDEModel(
+        ImpactMatrix.two_parameter(3, 50.0, 0.0),
+        integrator="ode",
+        surrogate="identity",
+        dt=1.0,
+    )
     with pytest.raises(simnet.DivergenceError, match=r"step \d+.*impact matrix.*dt"):
         simnet.simulate(ode, steps=5000, seed=0)
 
@@ -285,8 +372,14 @@ def test_divergence_names_the_step_and_the_rate():
         ({"p": 5}, "'p' parameter of HFSModel must equal the number of classes"),
         ({"head": "random"}, "'p' parameter of HFSModel is required"),
         ({"head": "bias"}, "'head' parameter of HFSModel must be one of"),
-        ({"head": np.ones((2, 4))}, r"'head' parameter of HFSModel must have shape \(3, any\)"),
-        ({"eta_phi": -0.1}, "'eta_phi' parameter of HFSModel must be nonnegative.*node 'root'"),
+        (
+            {"head": np.ones((2, 4))},
+            r"'head' parameter of HFSModel must have shape \(3, any\)",
+        ),
+        (
+            {"eta_phi": -0.1},
+            "'eta_phi' parameter of HFSModel must be nonnegative.*node 'root'",
+        ),
         ({"eta_lam": [0.1, 0.2]}, "'eta_lam' parameter of HFSModel.*4 entries"),
         ({"decay": {"root": 0.1}}, "'decay' parameter of HFSModel.*no value for node"),
         ({"decay": 1.5}, "'decay' parameter of HFSModel must be in"),
@@ -304,13 +397,27 @@ def test_hfs_model_validation(kwargs, match):
 @pytest.mark.parametrize(
     "kwargs,match",
     [
-        ({"integrator": "leapfrog"}, "'integrator' parameter of LESDEModel must be one of"),
+        (
+            {"integrator": "leapfrog"},
+            "'integrator' parameter of LESDEModel must be one of",
+        ),
         ({"dt": 0.5}, "'dt' parameter of LESDEModel must be 1.0 with integrator='sgd'"),
-        ({"integrator": "sde", "dt": -1.0}, r"'dt' parameter of LESDEModel must be a float in \(0"),
-        ({"integrator": "ode", "sigma": 0.1}, "'sigma' parameter of LESDEModel must be 0"),
-        ({"surrogate": "projected"}, "'surrogate' parameter of LESDEModel must be 'ce'"),
-        ({"integrator": "ode", "surrogate": "etf", "head": "random", "p": 2},
-         "only with the identity head"),
+        (
+            {"integrator": "sde", "dt": -1.0},
+            r"'dt' parameter of LESDEModel must be a float in \(0",
+        ),
+        (
+            {"integrator": "ode", "sigma": 0.1},
+            "'sigma' parameter of LESDEModel must be 0",
+        ),
+        (
+            {"surrogate": "projected"},
+            "'surrogate' parameter of LESDEModel must be 'ce'",
+        ),
+        (
+            {"integrator": "ode", "surrogate": "etf", "head": "random", "p": 2},
+            "only with the identity head",
+        ),
         ({"noise": "pink"}, "'noise' parameter of LESDEModel must be one of"),
         ({"hierarchy": Hierarchy.preset("cifar10")}, "Hierarchy with 3 classes"),
     ],
@@ -321,7 +428,10 @@ def test_lesde_model_validation(kwargs, match):
 
 
 def test_lesde_model_rejects_non_impact():
-    with pytest.raises(simnet.ConfigError, match="'impact' parameter of LESDEModel must be an ImpactMatrix"):
+    with pytest.raises(
+        simnet.ConfigError,
+        match="'impact' parameter of LESDEModel must be an ImpactMatrix",
+    ):
         LESDEModel(np.eye(3))
 
 
@@ -331,12 +441,28 @@ def test_lesde_model_rejects_non_impact():
         (lambda: ImpactMatrix.constant(np.ones((2, 3))), "must be square"),
         (lambda: ImpactMatrix.constant([[np.nan, 0], [0, 1]]), "must be finite"),
         (lambda: ImpactMatrix.two_parameter(1, 1.0, 0.0), "'n_classes' parameter"),
-        (lambda: ImpactMatrix.two_parameter(3, "fast", 0.0), "'alpha' parameter must be a float"),
-        (lambda: ImpactMatrix.two_parameter(3, {"kind": "cosine"}, 0.0), "'alpha.kind' key"),
-        (lambda: ImpactMatrix.two_parameter(3, {"kind": "power", "scale": 1, "exp": 1}, 0.0),
-         "unknown key 'alpha.exp'"),
-        (lambda: ImpactMatrix.per_depth(Hierarchy.preset("cifar10"), [1.0]), "must have 4 entries"),
-        (lambda: ImpactMatrix(np.ones((2, 3, 3)), (1.0,), ("a",)), "one coefficient schedule"),
+        (
+            lambda: ImpactMatrix.two_parameter(3, "fast", 0.0),
+            "'alpha' parameter must be a float",
+        ),
+        (
+            lambda: ImpactMatrix.two_parameter(3, {"kind": "cosine"}, 0.0),
+            "'alpha.kind' key",
+        ),
+        (
+            lambda: ImpactMatrix.two_parameter(
+                3, {"kind": "power", "scale": 1, "exp": 1}, 0.0
+            ),
+            "unknown key 'alpha.exp'",
+        ),
+        (
+            lambda: ImpactMatrix.per_depth(Hierarchy.preset("cifar10"), [1.0]),
+            "must have 4 entries",
+        ),
+        (
+            lambda: ImpactMatrix(np.ones((2, 3, 3)), (1.0,), ("a",)),
+            "one coefficient schedule",
+        ),
     ],
 )
 def test_impact_matrix_validation(call, match):
@@ -351,7 +477,10 @@ def test_impact_matrix_validation(call, match):
         ({"steps": 10, "record": 0}, "'record' parameter of simulate must be an int"),
         ({"steps": 10, "record": [5, 20]}, "lists step 20, beyond the last step 10"),
         ({"steps": 10, "record": "often"}, "'record' parameter of simulate must be"),
-        ({"steps": 10, "observe": ["energy"]}, "'observe' parameter of simulate lists 'energy'"),
+        (
+            {"steps": 10, "observe": ["energy"]},
+            "'observe' parameter of simulate lists 'energy'",
+        ),
         ({"steps": 10, "seed": -3}, "'seed' parameter must be a non-negative int"),
         ({"steps": 10, "n_probes": 1}, "'n_probes' parameter of simulate"),
     ],
@@ -363,7 +492,9 @@ def test_simulate_validation(kwargs, match):
 
 
 def test_simulate_rejects_unknown_models_and_inapplicable_observables():
-    with pytest.raises(simnet.ConfigError, match="must be an HFSModel or an LESDEModel"):
+    with pytest.raises(
+        simnet.ConfigError, match="must be an HFSModel or an LESDEModel"
+    ):
         simnet.simulate("model", steps=1)
     ode = LESDEModel(ImpactMatrix.two_parameter(3, 1.0, 0.0), integrator="ode", dt=0.1)
     with pytest.raises(simnet.ConfigError, match="needs individual samples"):
@@ -374,7 +505,9 @@ def test_simulate_rejects_unknown_models_and_inapplicable_observables():
 
 def test_recorded_tables_are_tidy_and_consistent():
     h = Hierarchy.preset("cifar10")
-    result = simnet.simulate(HFSModel(h, n_per_class=10), steps=400, record={"log": 4}, seed=2)
+    result = simnet.simulate(
+        HFSModel(h, n_per_class=10), steps=400, record={"log": 4}, seed=2
+    )
     steps = result.metadata["record_steps"]
     assert steps[0] == 0 and steps[-1] == 400
     impact = result.table("impact")
@@ -383,17 +516,21 @@ def test_recorded_tables_are_tidy_and_consistent():
     sim = result.table("similarity")
     assert (sim["sample_i"] != sim["sample_j"]).all()
     metrics = result.table("metrics")
-    assert {"loss", "accuracy", "nc1", "separable", "intra_inter_ratio"} <= set(metrics["observable"])
+    assert {"loss", "accuracy", "nc1", "separable", "intra_inter_ratio"} <= set(
+        metrics["observable"]
+    )
     assert list(result.table("feature_count")["depth"].unique()) == [0, 1, 2, 3]
 
 
 def test_similarity_of_lesde_probe_is_the_impact_column():
-    """For the impact-matrix model a probe step on i moves j by exactly -E[c_j, c_i] g_i,
-    so with the identity head S_ker(i, j) = E[c_j, c_i] and
+    """For the impact-matrix model a probe step on i moves j by exactly
+    -E[c_j, c_i] g_i, so with the identity head S_ker(i, j) = E[c_j, c_i] and
     S_rel(i, j) = |E[c_j, c_i]| / |E[c_i, c_i]|."""
     e = np.array([[0.3, 0.1, 0.0], [0.1, 0.4, 0.05], [0.0, 0.05, 0.2]])
     model = LESDEModel(ImpactMatrix.constant(e), n_per_class=4)
-    sim = simnet.simulate(model, steps=0, seed=0, observe=["similarity"], n_probes=6).table("similarity")
+    sim = simnet.simulate(
+        model, steps=0, seed=0, observe=["similarity"], n_probes=6
+    ).table("similarity")
     ci = sim["class_i"].str[1:].astype(int).to_numpy()
     cj = sim["class_j"].str[1:].astype(int).to_numpy()
     assert_allclose(sim["s_ker"], e[cj, ci], atol=1e-12)

@@ -40,7 +40,8 @@ def hfs_sgd_steps(
     For each step with minibatch B (a row of ``batches``), with
     ``X_i = sum_{v in anc(c_i)} lam_v phi_v + gamma u_i`` and ``g_i = dl/dX_i``:
 
-    * ``m_v = (1/|B|) sum_{i in B, v in anc(c_i)} g_i`` (gradient of the batch-mean loss);
+    * ``m_v = (1/|B|) sum_{i in B, v in anc(c_i)} g_i`` (gradient of the batch-mean
+      loss);
     * ``phi_v <- (1 - decay_v) phi_v - eta_phi_v lam_v m_v``;
     * ``lam_v <- (1 - decay_v) lam_v - eta_lam_v <phi_v, m_v>`` (old ``phi_v``);
     * ``u_i <- u_i - eta_u gamma g_i / |B|`` for each occurrence of i in B;

@@ -278,7 +278,9 @@ def lesde_ode_steps(m, basis, coef, head, dt, surrogate, method):
             _ode_drift(tmp, e, head, surrogate, k4)
             for k in range(n_classes):
                 for q in range(p):
-                    m[k, q] += dt / 6.0 * (k1[k, q] + 2 * k2[k, q] + 2 * k3[k, q] + k4[k, q])
+                    m[k, q] += (
+                        dt / 6.0 * (k1[k, q] + 2 * k2[k, q] + 2 * k3[k, q] + k4[k, q])
+                    )
         for k in range(n_classes):
             if not all_finite(m[k]):
                 return t

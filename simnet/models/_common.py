@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from enum import Enum
+from enum import Enum, StrEnum
 from typing import Any
 
 import numpy as np
@@ -12,7 +12,7 @@ from .._validation import check_array, check_choice, check_int
 from ..errors import ConfigError
 
 
-class Sampling(str, Enum):
+class Sampling(StrEnum):
     """How minibatches are drawn: i.i.d. uniform, or consecutive slices of a fresh
     random permutation of the samples each epoch."""
 
@@ -20,16 +20,23 @@ class Sampling(str, Enum):
     EPOCH = "epoch"
 
 
-def resolve_class_sizes(n_per_class: int | Sequence[int], n_classes: int, owner: str) -> np.ndarray:
+def resolve_class_sizes(
+    n_per_class: int | Sequence[int], n_classes: int, owner: str
+) -> np.ndarray:
     """Per-class sample counts as an int64 array of length K (each >= 1)."""
     if isinstance(n_per_class, (int, np.integer)) and not isinstance(n_per_class, bool):
         check_int(n_per_class, "n_per_class", owner, low=1)
         return np.full(n_classes, int(n_per_class), dtype=np.int64)
-    sizes = list(n_per_class) if isinstance(n_per_class, (list, tuple, np.ndarray)) else None
+    sizes = (
+        list(n_per_class)
+        if isinstance(n_per_class, (list, tuple, np.ndarray))
+        else None
+    )
     if sizes is None or len(sizes) != n_classes:
         raise ConfigError(
-            f"The 'n_per_class' parameter of {owner} must be a positive int or a list of "
-            f"{n_classes} positive ints (one per class). Got {n_per_class!r} instead."
+            f"The 'n_per_class' parameter of {owner} must be a positive int or a "
+            f"list of {n_classes} positive ints (one per class). "
+            f"Got {n_per_class!r} instead."
         )
     for s in sizes:
         check_int(s, "n_per_class", owner, low=1)
@@ -75,7 +82,9 @@ def resolve_head(
     return w, int(w.shape[1])
 
 
-def materialise_head(spec: str | np.ndarray, p: int, n_classes: int, rng: np.random.Generator) -> np.ndarray:
+def materialise_head(
+    spec: str | np.ndarray, p: int, n_classes: int, rng: np.random.Generator
+) -> np.ndarray:
     """The head matrix for the kernels: empty (0, p) for the identity."""
     if isinstance(spec, str):
         if spec == "identity":

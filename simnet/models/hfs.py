@@ -118,8 +118,9 @@ class HFSModel:
     Notes
     -----
     One step on a minibatch B updates, for each node v in the union of the sampled
-    ancestor sets (``MODEL.md`` section 2), with ``m_v = (1/|B|) sum_{i in B, v in anc(c_i)}
-    g_i`` the gradient of the batch-mean loss with respect to ``lam_v phi_v``::
+    ancestor sets (``MODEL.md`` section 2), with
+    ``m_v = (1/|B|) sum_{i in B, v in anc(c_i)} g_i`` the gradient of the batch-mean
+    loss with respect to ``lam_v phi_v``::
 
         phi_v <- (1 - decay_v) phi_v - eta_phi(v) lam_v m_v
         lam_v <- (1 - decay_v) lam_v - eta_lam(v) <phi_v, m_v>
@@ -127,9 +128,10 @@ class HFSModel:
 
     For |B| = 1 this is exactly the update of ``MODEL.md``. To first order a step on
     sample i moves particle j by ``-K_ij g_i`` with the tangent kernel
-    ``K_ij = sum_{v in anc(c_i) & anc(c_j)} (eta_phi(v) lam_v^2 I + eta_lam(v) phi_v phi_v^T)
-    + [i = j] eta_u gamma^2 I`` (see :meth:`tangent_kernel`). Decay and noise only act on
-    the nodes a step touches, so a step costs O(depth p + K p), independent of n.
+    ``K_ij = sum_{v in anc(c_i) & anc(c_j)}
+    (eta_phi(v) lam_v^2 I + eta_lam(v) phi_v phi_v^T) + [i = j] eta_u gamma^2 I``
+    (see :meth:`tangent_kernel`). Decay and noise only act on the nodes a step
+    touches, so a step costs O(depth p + K p), independent of n.
     """
 
     hierarchy: Hierarchy
@@ -161,7 +163,9 @@ class HFSModel:
             try:
                 values = self.hierarchy.node_weights(getattr(self, name), name)
             except HierarchyError as exc:
-                raise ConfigError(f"The '{name}' parameter of {_OWNER}: {exc}") from None
+                raise ConfigError(
+                    f"The '{name}' parameter of {_OWNER}: {exc}"
+                ) from None
             if name != "lam0" and np.any(values < 0):
                 bad = self.hierarchy.nodes[int(np.argmin(values))]
                 raise ConfigError(
@@ -185,8 +189,8 @@ class HFSModel:
             sampling = Sampling(self.sampling)
         except ValueError:
             raise ConfigError(
-                f"The 'sampling' parameter of {_OWNER} must be one of 'uniform', 'epoch'. "
-                f"Got {self.sampling!r} instead."
+                f"The 'sampling' parameter of {_OWNER} must be one of 'uniform', "
+                f"'epoch'. Got {self.sampling!r} instead."
             ) from None
         object.__setattr__(self, "_sizes", sizes)
         object.__setattr__(self, "_head_spec", head)
@@ -224,10 +228,12 @@ class HFSModel:
         return labels_from_sizes(self._sizes)
 
     def initial_state(self, rng: np.random.Generator) -> HFSState:
-        """Draw the initial state: head (if random), node features, instance features."""
+        """Draw the initial state: head (if random), node and instance features."""
         p, k = self._p, self.n_classes
         head = materialise_head(self._head_spec, p, k, rng)
-        phi = rng.standard_normal((self.hierarchy.n_nodes, p)) * (self.phi_scale / np.sqrt(p))
+        phi = rng.standard_normal((self.hierarchy.n_nodes, p)) * (
+            self.phi_scale / np.sqrt(p)
+        )
         u = rng.standard_normal((self.n_samples, p)) / np.sqrt(p)
         return HFSState(
             lam=self._rates["lam0"].copy(),
@@ -241,7 +247,10 @@ class HFSModel:
 
     # ------------------------------------------------------------------ theory
     def tangent_kernel(self, state: HFSState, i: int, j: int) -> np.ndarray:
-        """The p x p tangent kernel K_ij of ``MODEL.md`` section 2 (exact, first order)."""
+        """The p x p tangent kernel K_ij of ``MODEL.md`` section 2.
+
+        Exact, to first order.
+        """
         a = self.hierarchy.ancestor_matrix
         shared = np.flatnonzero(a[state.labels[i]] & a[state.labels[j]])
         p = self._p
@@ -256,17 +265,22 @@ class HFSModel:
     def impact_matrix(self, state: HFSState) -> np.ndarray:
         """Class-level impact E(t)[k, k'] = tr(K_ij)/p for i in k, j in k', i != j.
 
-        ``E = A diag(eta_phi lam^2 + eta_lam |phi|^2 / p) A^T`` with A the ancestor matrix.
+        ``E = A diag(eta_phi lam^2 + eta_lam |phi|^2 / p) A^T`` with A the ancestor
+        matrix.
         """
-        w = self._rates["eta_phi"] * state.lam**2 + self._rates["eta_lam"] * np.sum(
-            state.phi**2, axis=1
-        ) / self._p
+        w = (
+            self._rates["eta_phi"] * state.lam**2
+            + self._rates["eta_lam"] * np.sum(state.phi**2, axis=1) / self._p
+        )
         a = self.hierarchy.ancestor_matrix.astype(np.float64)
         return (a * w) @ a.T
 
     def to_config(self) -> dict[str, Any]:
         """JSON-friendly description of every parameter (the hierarchy as node-link)."""
-        out: dict[str, Any] = {"model": "hfs", "hierarchy": self.hierarchy.to_node_link()}
+        out: dict[str, Any] = {
+            "model": "hfs",
+            "hierarchy": self.hierarchy.to_node_link(),
+        }
         for name in (
             "n_per_class",
             "p",

@@ -40,9 +40,9 @@ class ImpactMatrix:
 
     Notes
     -----
-    Zhang, Wang & Su (NeurIPS 2021) use ``E = (alpha - beta) I + beta 1 1^T``: alpha is the
-    intra-class and beta the inter-class impact; the model is locally elastic iff
-    alpha > beta.
+    Zhang, Wang & Su (NeurIPS 2021) use ``E = (alpha - beta) I + beta 1 1^T``: alpha
+    is the intra-class and beta the inter-class impact; the model is locally elastic
+    iff alpha > beta.
     """
 
     basis: np.ndarray
@@ -60,7 +60,10 @@ class ImpactMatrix:
             )
         if not np.all(np.isfinite(basis)):
             raise ConfigError("The 'basis' parameter of ImpactMatrix must be finite.")
-        if len(self.coefficients) != basis.shape[0] or len(self.names) != basis.shape[0]:
+        if (
+            len(self.coefficients) != basis.shape[0]
+            or len(self.names) != basis.shape[0]
+        ):
             raise ConfigError(
                 "ImpactMatrix needs one coefficient schedule and one name per basis "
                 f"matrix: got {basis.shape[0]} matrices, {len(self.coefficients)} "
@@ -71,7 +74,10 @@ class ImpactMatrix:
         object.__setattr__(
             self,
             "coefficients",
-            tuple(as_schedule(c, n) for c, n in zip(self.coefficients, self.names)),
+            tuple(
+                as_schedule(c, n)
+                for c, n in zip(self.coefficients, self.names, strict=True)
+            ),
         )
 
     # ------------------------------------------------------------------ builders
@@ -145,7 +151,7 @@ class ImpactMatrix:
         names = tuple(f"depth_{d}" for d in range(n_depth))
         return cls(
             basis,
-            tuple(as_schedule(r, n) for r, n in zip(rates, names)),
+            tuple(as_schedule(r, n) for r, n in zip(rates, names, strict=True)),
             names,
             "per_depth",
         )
@@ -180,6 +186,7 @@ class ImpactMatrix:
         else:
             out["basis"] = self.basis.tolist()
             out["coefficients"] = {
-                n: c.to_config() for n, c in zip(self.names, self.coefficients)
+                n: c.to_config()
+                for n, c in zip(self.names, self.coefficients, strict=True)
             }
         return out

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from enum import Enum
+from enum import Enum, StrEnum
 from typing import Any
 
 import numpy as np
@@ -45,15 +45,18 @@ __all__ = [
 _OWNER = "LESDEModel"
 
 
-class Integrator(str, Enum):
-    """``sgd``: discrete SGD imitation; ``sde``: Euler-Maruyama; ``ode``: class-mean ODE."""
+class Integrator(StrEnum):
+    """How to integrate the dynamics.
+
+    ``sgd``: discrete SGD imitation; ``sde``: Euler-Maruyama; ``ode``: class-mean ODE.
+    """
 
     SGD = "sgd"
     SDE = "sde"
     ODE = "ode"
 
 
-class Surrogate(str, Enum):
+class Surrogate(StrEnum):
     """Class-averaged negative loss gradient G_k used by the LE-ODE.
 
     ``ce``: the cross-entropy gradient; ``identity``: G_k = m_k (the reference code's
@@ -67,14 +70,14 @@ class Surrogate(str, Enum):
     ETF = "etf"
 
 
-class NoiseKind(str, Enum):
+class NoiseKind(StrEnum):
     """SDE noise: ``constant`` sigma, or ``gradient``: sigma * ||g_i|| (SGD-like)."""
 
     CONSTANT = "constant"
     GRADIENT = "gradient"
 
 
-class OdeMethod(str, Enum):
+class OdeMethod(StrEnum):
     EULER = "euler"
     RK4 = "rk4"
 
@@ -198,14 +201,15 @@ class LESDEModel:
         check_float(self.dt, "dt", _OWNER, low=0.0, closed="right")
         if integrator is Integrator.SGD and self.dt != 1.0:
             raise ConfigError(
-                f"The 'dt' parameter of {_OWNER} must be 1.0 with integrator='sgd' (time "
-                f"is the iteration count; scale E instead). Got {self.dt!r} instead."
+                f"The 'dt' parameter of {_OWNER} must be 1.0 with integrator='sgd' "
+                "(time is the iteration count; scale E instead). "
+                f"Got {self.dt!r} instead."
             )
         check_float(self.sigma, "sigma", _OWNER, low=0.0)
         if integrator is Integrator.ODE and self.sigma != 0.0:
             raise ConfigError(
-                f"The 'sigma' parameter of {_OWNER} must be 0 with integrator='ode' (the "
-                f"LE-ODE has no noise). Got {self.sigma!r} instead."
+                f"The 'sigma' parameter of {_OWNER} must be 0 with integrator='ode' "
+                f"(the LE-ODE has no noise). Got {self.sigma!r} instead."
             )
         if integrator is not Integrator.ODE and surrogate is not Surrogate.CE:
             raise ConfigError(
@@ -216,8 +220,9 @@ class LESDEModel:
             isinstance(head, str) and head == "identity"
         ):
             raise ConfigError(
-                f"The 'surrogate' parameter of {_OWNER} can be {surrogate.value!r} only "
-                "with the identity head (it uses the directions d_k = e_k - 1/K in R^K)."
+                f"The 'surrogate' parameter of {_OWNER} can be {surrogate.value!r} "
+                "only with the identity head (it uses the directions "
+                "d_k = e_k - 1/K in R^K)."
             )
         check_float(self.init_scale, "init_scale", _OWNER, low=0.0)
         check_int(self.batch_size, "batch_size", _OWNER, low=1, high=int(sizes.sum()))
@@ -240,7 +245,11 @@ class LESDEModel:
 
     @property
     def n_samples(self) -> int:
-        return self.n_classes if self._integrator is Integrator.ODE else int(self._sizes.sum())
+        return (
+            self.n_classes
+            if self._integrator is Integrator.ODE
+            else int(self._sizes.sum())
+        )
 
     @property
     def dim(self) -> int:
@@ -347,7 +356,7 @@ def identity_ode_solution(m0: np.ndarray, a: float, b: float) -> np.ndarray:
 
 
 def projected_ode_coordinates(s0: np.ndarray, a: float, b: float) -> np.ndarray:
-    """Closed form of the L-model LE-ODE in the coordinates ``s_k = <m_k, d_k>/|d_k|^2``.
+    """Closed form of the L-model LE-ODE in coordinates ``s_k = <m_k, d_k>/|d_k|^2``.
 
     ``ds/dt = (1/K)[(alpha + beta/(K-1)) I - (beta/(K-1)) 1 1^T] s``: the mean of s
     (the ETF d-mode) grows like ``exp((A - B)/K)`` and the rest (f-modes) like

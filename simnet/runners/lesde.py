@@ -41,7 +41,9 @@ class LESDERunner(Runner):
     def time(self) -> float:
         return float(self.model.time_of(self.step))
 
-    def _coefficients(self, n_steps: int, offsets: tuple[float, ...] = (0.0,)) -> np.ndarray:
+    def _coefficients(
+        self, n_steps: int, offsets: tuple[float, ...] = (0.0,)
+    ) -> np.ndarray:
         steps = self.step + np.arange(n_steps, dtype=np.float64)
         dt = self.model.dt
         times = np.stack([(steps + o) * dt for o in offsets], axis=-1)
@@ -93,7 +95,9 @@ class LESDERunner(Runner):
     def features(self) -> np.ndarray:
         s = self.state
         if self.kind is Integrator.SGD and self.model.sigma > 0:
-            k.flush_noise(s.base, float(self.model.sigma), s.last_touch, self.noise_rng, self.step)
+            k.flush_noise(
+                s.base, float(self.model.sigma), s.last_touch, self.noise_rng, self.step
+            )
         return s.features()
 
     def logits(self, features: np.ndarray) -> np.ndarray:
@@ -119,13 +123,22 @@ class LESDERunner(Runner):
 
     def final_state(self) -> dict[str, np.ndarray]:
         s = self.state
-        return {"features": self.features().copy(), "labels": s.labels.copy(), "head": s.head.copy()}
+        return {
+            "features": self.features().copy(),
+            "labels": s.labels.copy(),
+            "head": s.head.copy(),
+        }
 
     def likely_cause(self) -> str:
         e = np.abs(self.impact()).max()
-        text = f"the impact matrix is too large (max |E(t)| = {e:.3g} at t = {self.time():g}"
+        text = (
+            f"the impact matrix is too large (max |E(t)| = {e:.3g} "
+            f"at t = {self.time():g}"
+        )
         if self.kind is not Integrator.SGD:
             text += f", dt = {self.model.dt:g}"
-        return text + "). Try reducing alpha/beta or the impact scale" + (
-            ", or dt." if self.kind is not Integrator.SGD else "."
+        return (
+            text
+            + "). Try reducing alpha/beta or the impact scale"
+            + (", or dt." if self.kind is not Integrator.SGD else ".")
         )

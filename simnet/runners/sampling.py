@@ -18,7 +18,9 @@ class BatchSampler:
       ``0..n-1`` (a batch may straddle two epochs).
     """
 
-    def __init__(self, n: int, batch_size: int, mode: Sampling, rng: np.random.Generator):
+    def __init__(
+        self, n: int, batch_size: int, mode: Sampling, rng: np.random.Generator
+    ):
         self.n = n
         self.batch_size = batch_size
         self.mode = Sampling(mode)
