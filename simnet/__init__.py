@@ -14,6 +14,7 @@ Examples
 """
 
 from . import observables, plotting
+from .config import RunConfig, config_from_mapping, load_config
 from .errors import ConfigError, DataError, DivergenceError, HierarchyError, SimnetError
 from .hierarchy import PRESETS, Hierarchy
 from .models import (
@@ -52,10 +53,13 @@ __all__ = [
     "Piecewise",
     "PowerLaw",
     "RecordSchedule",
+    "RunConfig",
     "RunResult",
     "Schedule",
     "SimnetError",
     "Surrogate",
+    "config_from_mapping",
+    "load_config",
     "observables",
     "plotting",
     "simulate",

@@ -335,9 +335,9 @@ def config_from_mapping(
     _check_keys(table, _SECTIONS, "")
     if "run" not in table:
         raise ConfigError("config section [run] is required (it holds 'steps')")
+    run = _parse_run(_table(table["run"], "run"))
     if "model" not in table:
         raise ConfigError("config section [model] is required (it holds 'kind')")
-    run = _parse_run(_table(table["run"], "run"))
     hierarchy = None
     if "hierarchy" in table:
         base = Path.cwd() if base_dir is None else Path(base_dir)
@@ -779,7 +779,7 @@ def _node_weights(
         for node in value:
             if node not in hierarchy.node_index:
                 message = f"config key '{key}' names unknown node {node!r}"
-                close = difflib.get_close_matches(node, hierarchy.nodes, n=1)
+                close = difflib.get_close_matches(str(node), hierarchy.nodes, n=1)
                 if close:
                     message += f" (did you mean {close[0]!r}?)"
                 raise ConfigError(message)
