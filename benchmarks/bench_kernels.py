@@ -1,0 +1,844 @@
+"""Benchmarks of the simnet numba kernels against numpy baselines in the same process.
+
+Run from the repository root::
+
+    python benchmarks/bench_kernels.py            # full run, a few minutes
+    python benchmarks/bench_kernels.py --quick    # under a minute, noisier
+    python benchmarks/bench_kernels.py --out benchmarks/RESULTS.md
+
+What is measured (see ``benchmarks/README.md`` for how to read the numbers):
+
+1. SGD steps per second (batch size 1) of ``hfs_sgd_steps`` and ``lesde_sgd_steps`` at
+   K in {10, 100, 1000}, p in {16, 64}, n in {1e3, 1e6}, each beside a vectorised numpy
+   implementation of one step of the same update, checked to agree with the kernel
+   before it is timed. For LE-SDE the numpy baseline is the eager O(n p) update of
+   every particle (what the lazy class offsets avoid); the lazy numpy step is shown too.
+2. One Euler-Maruyama step of ``lesde_sde_steps`` at n = 1e6, p = 16, with and without
+   noise, against one in-place numpy pass over the same (n, p) float64 array.
+3. Steps per second of the class-mean ODE kernel at K = 3 (Euler and RK4).
+
+This is a script, not a test: nothing here asserts on time. Every timing is the best
+of several calls of ``time.perf_counter`` after the numba kernels have been compiled
+(or loaded from cache) by a warm-up call on small inputs of the same types.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as _dt
+import math
+import os
+import platform
+import shlex
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import partial
+from pathlib import Path
+
+import numba
+import numpy as np
+from numba import njit
+
+import simnet
+from simnet.kernels.hfs import hfs_sgd_steps
+from simnet.kernels.lesde import (
+    METHOD_EULER,
+    METHOD_RK4,
+    SURROGATE_CE,
+    lesde_ode_steps,
+    lesde_sde_steps,
+    lesde_sgd_steps,
+)
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO / "tests"))
+import reference  # noqa: E402  (the numpy twins of the kernels, in tests/)
+
+# Targets set in the benchmark brief.
+TARGET_SGD_SPEEDUP = 30.0  # kernel vs numpy reference step, at K = 100, p = 64
+TARGET_SGD_N_SCALING = 1.5  # kernel step time at n = 1e6 / at n = 1e3
+TARGET_SDE_VS_PASS = 3.0  # one Euler-Maruyama step / one numpy pass over (n, p)
+
+BRANCHING = {10: [10], 100: [10, 10], 1000: [10, 10, 10]}
+
+# Check tolerances of kernel vs numpy step (float64, same equations, other sum order).
+AGREE_RTOL = 1e-10
+AGREE_ATOL = 1e-12
+
+SDE_DT = 0.01
+ODE_DT = 0.01
+
+
+@dataclass(frozen=True)
+class Settings:
+    """How long to time each measurement."""
+
+    min_time: float  # a timed call lasts at least this long (seconds)
+    repeat: int  # best of this many timed calls
+    check_steps: int  # steps of the kernel vs numpy agreement check
+    sde_rows: int  # rows per call in the amortised SDE measurement
+    sde_repeat: int  # best of this many SDE calls (each is a full pass over n)
+    sde_short: bool  # skip the gradient-noise SDE case
+
+
+FULL = Settings(0.2, 7, check_steps=30, sde_rows=5, sde_repeat=5, sde_short=False)
+QUICK = Settings(0.03, 3, check_steps=10, sde_rows=2, sde_repeat=2, sde_short=True)
+
+
+# ---------------------------------------------------------------------- timing
+def best_per_step(
+    run: Callable[..., object],
+    make_args: Callable[[int], tuple],
+    settings: Settings,
+    *,
+    max_steps: int = 10_000_000,
+) -> tuple[float, int]:
+    """Best time per step of ``run(*make_args(n_steps))`` and the n_steps used.
+
+    ``make_args(n_steps)`` prepares the inputs of one call and is not timed. n_steps
+    grows (1, 2, 5, 10, ...) until one call lasts ``settings.min_time``; then the best
+    of ``settings.repeat`` calls at that size is returned, divided by n_steps.
+    """
+    n_steps, elapsed = 1, 0.0
+    while True:
+        args = make_args(n_steps)
+        t0 = time.perf_counter()
+        run(*args)
+        elapsed = time.perf_counter() - t0
+        if elapsed >= settings.min_time or n_steps >= max_steps:
+            break
+        grow = settings.min_time / max(elapsed, 1e-9)
+        n_steps = min(max_steps, max(2 * n_steps, int(1.2 * n_steps * grow)))
+    best = elapsed
+    for _ in range(settings.repeat - 1):
+        args = make_args(n_steps)
+        t0 = time.perf_counter()
+        run(*args)
+        best = min(best, time.perf_counter() - t0)
+    return best / n_steps, n_steps
+
+
+def best_call(fn: Callable[[], object], repeat: int) -> float:
+    """Best wall time of ``repeat`` calls of ``fn()`` (one warm-up call first)."""
+    fn()
+    best = math.inf
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        fn()
+        best = min(best, time.perf_counter() - t0)
+    return best
+
+
+def check_ok(code: int, what: str) -> None:
+    if code != -1:
+        raise RuntimeError(f"{what} diverged at row {code}; the benchmark is invalid")
+
+
+def max_rel_err(a: np.ndarray, b: np.ndarray) -> float:
+    """max |a - b| / max(|b|, ATOL / RTOL): the relative error, floored near zero."""
+    scale = np.maximum(np.abs(b), AGREE_ATOL / AGREE_RTOL)
+    return float(np.max(np.abs(a - b) / scale))
+
+
+def assert_agrees(name: str, got: np.ndarray, want: np.ndarray) -> float:
+    err = max_rel_err(got, want)
+    if not np.allclose(got, want, rtol=AGREE_RTOL, atol=AGREE_ATOL):
+        raise RuntimeError(
+            f"{name}: the numpy baseline disagrees with the kernel (max relative "
+            f"error {err:.2e}); the comparison would be unfair, fix the baseline first"
+        )
+    return err
+
+
+# ---------------------------------------------------------------------- numpy steps
+def np_ce_grad(x: np.ndarray, head: np.ndarray, label: int) -> np.ndarray:
+    """``W^T (softmax(W x) - e_label)``; an empty head means the identity."""
+    z = x if head.shape[0] == 0 else head @ x
+    e = np.exp(z - z.max())
+    r = e / e.sum()
+    r[label] -= 1.0
+    return r if head.shape[0] == 0 else r @ head
+
+
+class HFSNumpy:
+    """One vectorised numpy SGD step of the HFS model (batch size 1, no noise)."""
+
+    def __init__(self, state, rates, anc_ptr, anc_idx, eta_u, gamma):
+        self.s = state
+        self.eta_phi, self.eta_lam = rates["eta_phi"], rates["eta_lam"]
+        self.decay = rates["decay"]
+        self.ptr, self.idx = anc_ptr, anc_idx
+        self.eta_u, self.gamma = float(eta_u), float(gamma)
+
+    def step(self, i: int) -> None:
+        s = self.s
+        c = s.labels[i]
+        nodes = self.idx[self.ptr[c] : self.ptr[c + 1]]
+        lam_a, phi_a = s.lam[nodes], s.phi[nodes]  # copies (fancy indexing)
+        x = lam_a @ phi_a + self.gamma * s.u[i]
+        if not np.isfinite(x).all():
+            raise RuntimeError("numpy HFS step diverged")
+        g = np_ce_grad(x, s.head, c)
+        keep = 1.0 - self.decay[nodes]
+        s.phi[nodes] = (
+            keep[:, None] * phi_a - (self.eta_phi[nodes] * lam_a)[:, None] * g
+        )
+        s.lam[nodes] = keep * lam_a - self.eta_lam[nodes] * (phi_a @ g)
+        s.u[i] -= (self.eta_u * self.gamma) * g
+
+    def run(self, batches: np.ndarray) -> None:
+        for i in batches[:, 0].tolist():
+            self.step(i)
+
+
+class LESDENumpy:
+    """Vectorised numpy SGD steps of the impact-matrix model (batch size 1, no noise).
+
+    ``eager`` moves every particle j by ``-E[c_j, c_i] g_i`` (O(n p) per step);
+    ``lazy`` moves the K class offsets instead (O(K p) per step, like the kernel).
+    """
+
+    def __init__(self, x, offsets, labels, basis, head):
+        self.x, self.offsets, self.labels = x, offsets, labels
+        self.basis, self.head = basis, head
+
+    def eager(self, i: int, coef_row: np.ndarray) -> None:
+        c = self.labels[i]
+        g = np_ce_grad(self.x[i], self.head, c)
+        col = coef_row @ self.basis[:, :, c]  # E[:, c]
+        self.x -= col[self.labels][:, None] * g
+
+    def lazy(self, i: int, coef_row: np.ndarray) -> None:
+        c = self.labels[i]
+        g = np_ce_grad(self.x[i] + self.offsets[c], self.head, c)
+        col = coef_row @ self.basis[:, :, c]
+        self.offsets -= col[:, None] * g
+
+    def run_eager(self, batches: np.ndarray, coef: np.ndarray) -> None:
+        for t, i in enumerate(batches[:, 0].tolist()):
+            self.eager(i, coef[t])
+
+    def run_lazy(self, batches: np.ndarray, coef: np.ndarray) -> None:
+        for t, i in enumerate(batches[:, 0].tolist()):
+            self.lazy(i, coef[t])
+
+
+# ---------------------------------------------------------------------- set-ups
+def hfs_setup(k: int, p: int, n: int, seed: int):
+    h = simnet.Hierarchy.balanced(BRANCHING[k])
+    model = simnet.HFSModel(h, n_per_class=n // k, p=p, head="random")
+    state = model.initial_state(np.random.default_rng(seed))
+    ptr, idx = h.ancestor_index_arrays()
+    return model, state, ptr, idx
+
+
+class HFSKernelRun:
+    """Owns the scratch arrays and the step counter of repeated kernel calls."""
+
+    def __init__(self, model, state, ptr, idx):
+        self.m, self.s = model, state
+        self.rates = model.node_rates()
+        self.ptr, self.idx = ptr, idx
+        self.acc = np.zeros_like(state.phi)
+        self.node_stamp = np.full(state.phi.shape[0], -1, dtype=np.int64)
+        self.sample_stamp = np.full(state.u.shape[0], -1, dtype=np.int64)
+        self.rng = np.random.default_rng(0)
+        self.step = 0
+
+    def run(self, batches: np.ndarray) -> None:
+        s, r = self.s, self.rates
+        code = hfs_sgd_steps(
+            s.lam,
+            s.phi,
+            s.u,
+            s.labels,
+            self.ptr,
+            self.idx,
+            r["eta_phi"],
+            r["eta_lam"],
+            r["decay"],
+            float(self.m.eta_u),
+            float(self.m.gamma),
+            0.0,
+            s.head,
+            batches,
+            self.m.n_classes,
+            self.rng,
+            self.step,
+            self.acc,
+            self.node_stamp,
+            self.sample_stamp,
+        )
+        check_ok(code, "hfs_sgd_steps")
+        self.step += batches.shape[0]
+
+
+def lesde_setup(k: int, p: int, n: int, seed: int, *, integrator: str = "sgd", **kw):
+    impact = simnet.ImpactMatrix.two_parameter(k, alpha=0.05, beta=0.01)
+    model = simnet.LESDEModel(
+        impact, integrator=integrator, n_per_class=max(1, n // k), p=p, **kw
+    )
+    state = model.initial_state(np.random.default_rng(seed))
+    return model, state, np.ascontiguousarray(impact.basis)
+
+
+def coef_rows(model, n_rows: int) -> np.ndarray:
+    """Coefficient table (n_rows, R) of the (constant) two-parameter impact."""
+    times = np.arange(n_rows, dtype=np.float64)
+    return np.ascontiguousarray(model.impact.coefficient_table(times))
+
+
+class LESDEKernelRun:
+    def __init__(self, model, state, basis):
+        self.m, self.s, self.basis = model, state, basis
+        self.rng = np.random.default_rng(0)
+        self.step = 0
+
+    def run(self, batches: np.ndarray, coef: np.ndarray) -> None:
+        s = self.s
+        code = lesde_sgd_steps(
+            s.base,
+            s.offsets,
+            s.labels,
+            self.basis,
+            coef,
+            s.head,
+            batches,
+            0.0,
+            s.last_touch,
+            self.rng,
+            self.step,
+        )
+        check_ok(code, "lesde_sgd_steps")
+        self.step += batches.shape[0]
+
+
+# ---------------------------------------------------------------------- warm-up
+def warm_up() -> float:
+    """Compile (or load from the numba cache) every kernel timed here; seconds."""
+    t0 = time.perf_counter()
+    one_step = np.zeros((2, 1), dtype=np.int64)
+    model, state, ptr, idx = hfs_setup(10, 4, 20, seed=0)
+    HFSKernelRun(model, state, ptr, idx).run(one_step)
+    for p, head in ((4, "random"), (10, "identity")):
+        m, s, basis = lesde_setup(10, p, 20, seed=0, head=head)
+        LESDEKernelRun(m, s, basis).run(one_step, coef_rows(m, 2))
+        for sigma, grad_noise in ((0.0, False), (0.1, False), (0.1, True)):
+            rng = np.random.default_rng(0)
+            sde_call(
+                s.base, s.labels, basis, coef_rows(m, 1), s.head, sigma, grad_noise, rng
+            )
+    nb_normal_fill(np.empty((2, 2)), np.random.default_rng(0))
+    nb_exp_pass(np.zeros(2), np.empty(2))
+    nb_alloc_touch(2, 2)
+    m, s, basis = lesde_setup(3, 3, 3, seed=0, integrator="ode")
+    for method in (METHOD_EULER, METHOD_RK4):
+        ode_kernel(
+            s.base.copy(), basis, s.head, method, ode_table_of(coef_rows(m, 1), 2)
+        )
+    return time.perf_counter() - t0
+
+
+# ---------------------------------------------------------------------- benchmark 1
+def bench_hfs(k: int, p: int, n: int, st: Settings, seed: int) -> dict:
+    model, state, ptr, idx = hfs_setup(k, p, n, seed)
+    pick = np.random.default_rng(seed + 1)
+
+    def batches(n_steps: int) -> tuple:
+        return (pick.integers(0, model.n_samples, size=(n_steps, 1), dtype=np.int64),)
+
+    row: dict = {"K": k, "p": p, "n": model.n_samples}
+    if n <= 10_000:  # agreement check (the update does not depend on n)
+        b = batches(st.check_steps)[0]
+        s_np = state.copy()
+        s_k = state.copy()
+        HFSNumpy(s_np, model.node_rates(), ptr, idx, model.eta_u, model.gamma).run(b)
+        HFSKernelRun(model, s_k, ptr, idx).run(b)
+        row["err"] = max(
+            assert_agrees("HFS lam", s_k.lam, s_np.lam),
+            assert_agrees("HFS phi", s_k.phi, s_np.phi),
+            assert_agrees("HFS u", s_k.u, s_np.u),
+        )
+    kern = HFSKernelRun(model, state.copy(), ptr, idx)
+    row["kernel"], row["kernel_steps"] = best_per_step(kern.run, batches, st)
+    ref = HFSNumpy(state.copy(), model.node_rates(), ptr, idx, model.eta_u, model.gamma)
+    row["numpy"], _ = best_per_step(ref.run, batches, st)
+    return row
+
+
+def bench_lesde(k: int, p: int, n: int, st: Settings, seed: int) -> dict:
+    model, state, basis = lesde_setup(k, p, n, seed, head="random")
+    pick = np.random.default_rng(seed + 1)
+    n_samples = state.labels.shape[0]
+    coef_pool = coef_rows(model, 1)  # constant coefficients: every row is the same
+
+    def args(n_steps: int) -> tuple:
+        b = pick.integers(0, n_samples, size=(n_steps, 1), dtype=np.int64)
+        return b, np.ascontiguousarray(np.repeat(coef_pool, n_steps, axis=0))
+
+    row: dict = {"K": k, "p": p, "n": n_samples}
+    if n <= 10_000:
+        b, coef = args(st.check_steps)
+        s_k = model.initial_state(np.random.default_rng(seed))
+        LESDEKernelRun(model, s_k, basis).run(b, coef)
+        eager = LESDENumpy(
+            state.base.copy(), state.offsets.copy(), state.labels, basis, state.head
+        )
+        eager.run_eager(b, coef)
+        lazy = LESDENumpy(
+            state.base.copy(), state.offsets.copy(), state.labels, basis, state.head
+        )
+        lazy.run_lazy(b, coef)
+        got = s_k.features()
+        row["err"] = max(
+            assert_agrees("LE-SDE eager", got, eager.x),
+            assert_agrees("LE-SDE lazy", got, lazy.x + lazy.offsets[state.labels]),
+        )
+    kern = LESDEKernelRun(
+        model, model.initial_state(np.random.default_rng(seed)), basis
+    )
+    row["kernel"], row["kernel_steps"] = best_per_step(kern.run, args, st)
+    lazy = LESDENumpy(
+        state.base.copy(), state.offsets.copy(), state.labels, basis, state.head
+    )
+    row["numpy_lazy"], _ = best_per_step(lazy.run_lazy, args, st)
+    eager = LESDENumpy(state.base, state.offsets, state.labels, basis, state.head)
+    row["numpy"], _ = best_per_step(eager.run_eager, args, st)
+    return row
+
+
+# ---------------------------------------------------------------------- benchmark 2
+@njit(cache=False)
+def nb_normal_fill(out, rng):
+    """Serial normal draws in particle order: the loop the SDE kernel uses for noise."""
+    n, p = out.shape
+    for i in range(n):
+        for q in range(p):
+            out[i, q] = rng.standard_normal()
+
+
+@njit(cache=False)
+def nb_alloc_touch(n, p):
+    """A fresh (n, p) array allocated inside numba and written once (as the SDE kernel
+    allocates its noise buffer on every call)."""
+    out = np.empty((n, p))
+    for i in range(n):
+        for q in range(p):
+            out[i, q] = 0.0
+    return out[0, 0]
+
+
+@njit(cache=False)
+def nb_exp_pass(a, out):
+    """Scalar ``np.exp`` per element in numba (no SVML: not vectorised), one thread."""
+    for i in range(a.shape[0]):
+        out[i] = np.exp(a[i])
+
+
+def sde_call(x, labels, basis, coef, head, sigma, grad_noise, rng) -> None:
+    code = lesde_sde_steps(x, labels, basis, coef, head, SDE_DT, sigma, grad_noise, rng)
+    check_ok(code, "lesde_sde_steps")
+
+
+def sde_context(n: int, p: int, k: int, repeat: int, seed: int) -> dict:
+    """Baselines on an (n, p) float64 array, and the exp cost of n * k softmax terms."""
+    buf = np.ones((n, p))
+    rng = np.random.default_rng(seed)
+    ctx = {
+        "n": n,
+        "p": p,
+        "k_exp": k,
+        "pass_add": best_call(partial(np.add, buf, 1.0, out=buf), repeat),
+        "pass_mul": best_call(partial(np.multiply, buf, 1.0, out=buf), repeat),
+        "np_normal": best_call(partial(rng.standard_normal, out=buf), repeat),
+        "nb_normal": best_call(partial(nb_normal_fill, buf, rng), repeat),
+        "alloc": best_call(lambda: np.empty((n, p)).fill(0.0), repeat),
+        "nb_alloc": best_call(partial(nb_alloc_touch, n, p), repeat),
+        "nb_touch": best_call(partial(np.copyto, buf, 0.0), repeat),
+    }
+    del buf
+    z = -np.random.default_rng(seed).uniform(0.0, 10.0, size=n * k)
+    out = np.empty_like(z)
+    ctx["np_exp"] = best_call(partial(np.exp, z, out=out), repeat)
+    ctx["nb_exp"] = best_call(partial(nb_exp_pass, z, out), repeat)
+    return ctx
+
+
+def bench_sde(st: Settings, seed: int, n: int, p: int) -> tuple[list[dict], dict]:
+    """One Euler-Maruyama step at (n, p) vs in-place numpy passes over (n, p)."""
+    ctx = sde_context(n, p, 16, st.sde_repeat, seed)
+    rows = []
+    noises = [(0.0, False, "none"), (0.1, False, "constant")]
+    if not st.sde_short:
+        noises.append((0.1, True, "gradient"))
+    for k, head in ((16, "identity"), (10, "random")):
+        model, state, basis = lesde_setup(
+            k, p, n, seed, integrator="sde", head=head, dt=SDE_DT
+        )
+        one, many = coef_rows(model, 1), coef_rows(model, st.sde_rows)
+        for sigma, grad_noise, noise in noises:
+            step = partial(
+                sde_call,
+                state.base,
+                state.labels,
+                basis,
+                head=state.head,
+                sigma=sigma,
+                grad_noise=grad_noise,
+                rng=np.random.default_rng(seed),
+            )
+            row = {"K": k, "head": head, "noise": noise, "threads": "all"}
+            row["one_row"] = best_call(partial(step, one), st.sde_repeat)
+            row["many_rows"] = best_call(partial(step, many), st.sde_repeat) / len(many)
+            rows.append(row)
+            if k == 16 and noise == "none" and numba.get_num_threads() > 1:
+                threads = numba.get_num_threads()
+                numba.set_num_threads(1)
+                try:
+                    row = {**row, "threads": "1"}
+                    row["one_row"] = best_call(partial(step, one), st.sde_repeat)
+                    row["many_rows"] = best_call(
+                        partial(step, many), st.sde_repeat
+                    ) / len(many)
+                finally:
+                    numba.set_num_threads(threads)
+                rows.append(row)
+        del model, state
+    return rows, ctx
+
+
+# ---------------------------------------------------------------------- benchmark 3
+def ode_table_of(coef_row: np.ndarray, n_steps: int) -> np.ndarray:
+    """Coefficients (n_steps, 3, R): the same row at t, t + dt/2 and t + dt."""
+    shape = (n_steps, 3, coef_row.shape[-1])
+    return np.ascontiguousarray(np.broadcast_to(coef_row, shape))
+
+
+def ode_kernel(m, basis, head, method, coef) -> None:
+    code = lesde_ode_steps(m, basis, coef, head, ODE_DT, SURROGATE_CE, method)
+    check_ok(code, "lesde_ode_steps")
+
+
+def ode_numpy(m, basis, head, method, coef) -> None:
+    code = reference.lesde_ode_steps(m, basis, coef, head, ODE_DT, SURROGATE_CE, method)
+    check_ok(code, "reference.lesde_ode_steps")
+
+
+def bench_ode(st: Settings, seed: int) -> list[dict]:
+    rows = []
+    for method, code in (("euler", METHOD_EULER), ("rk4", METHOD_RK4)):
+        model, state, basis = lesde_setup(
+            3, 3, 3, seed, integrator="ode", ode_method=method, dt=ODE_DT
+        )
+        row_coef = coef_rows(model, 1)[0]
+
+        def args(n_steps: int, row_coef=row_coef) -> tuple:
+            return (ode_table_of(row_coef, n_steps),)
+
+        m_k, m_r = state.base.copy(), state.base.copy()
+        check = args(st.check_steps)
+        ode_kernel(m_k, basis, state.head, code, *check)
+        ode_numpy(m_r, basis, state.head, code, *check)
+        err = assert_agrees("ODE", m_k, m_r)
+        run_k = partial(ode_kernel, state.base.copy(), basis, state.head, code)
+        run_n = partial(ode_numpy, state.base.copy(), basis, state.head, code)
+        kernel, _ = best_per_step(run_k, args, st)
+        numpy_t, _ = best_per_step(run_n, args, st)
+        rows.append({"method": method, "kernel": kernel, "numpy": numpy_t, "err": err})
+    return rows
+
+
+# ---------------------------------------------------------------------- report
+def cpu_model() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown"
+
+
+def now() -> str:
+    """The output of ``date`` (UTC), or the same from Python if it is missing."""
+    try:
+        out = subprocess.run(["date", "-u"], capture_output=True, text=True, check=True)
+        return out.stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return _dt.datetime.now(_dt.UTC).strftime("%a %b %d %H:%M:%S UTC %Y")
+
+
+def git_head() -> str:
+    try:
+        out = subprocess.run(
+            ["git", "-C", str(REPO), "rev-parse", "--short", "HEAD"],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        return out.stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+
+
+def us(seconds: float) -> str:
+    return f"{seconds * 1e6:.3g}"
+
+
+def ms(seconds: float) -> str:
+    return f"{seconds * 1e3:.3g}"
+
+
+def rate(seconds: float) -> str:
+    v = 1.0 / seconds
+    if v >= 1e6:
+        return f"{v / 1e6:.3g} M"
+    if v >= 1e3:
+        return f"{v / 1e3:.3g} k"
+    return f"{v:.3g}"
+
+
+def yes_no(ok: bool) -> str:
+    return "**yes**" if ok else "**no**"
+
+
+def sgd_tables(name: str, rows: list[dict], lazy: bool) -> list[str]:
+    out = [f"### {name}", ""]
+    head = "| K | p | n | kernel us/step | kernel steps/s | numpy us/step | speedup |"
+    sep = "|---|---|---|---|---|---|---|"
+    if lazy:
+        head += " lazy numpy us/step | speedup vs lazy |"
+        sep += "---|---|"
+    out += [head + " target >= 30x met |", sep + "---|"]
+    for r in rows:
+        speed = r["numpy"] / r["kernel"]
+        line = (
+            f"| {r['K']} | {r['p']} | {r['n']:.0e} | {us(r['kernel'])} | "
+            f"{rate(r['kernel'])} | {us(r['numpy'])} | {speed:.1f}x |"
+        )
+        if lazy:
+            line += f" {us(r['numpy_lazy'])} | {r['numpy_lazy'] / r['kernel']:.1f}x |"
+        target = r["K"] == 100 and r["p"] == 64
+        line += f" {yes_no(speed >= TARGET_SGD_SPEEDUP) if target else '-'} |"
+        out.append(line)
+    out += ["", "Scaling in n (same K, p; target: t(1e6) / t(1e3) <= 1.5):", ""]
+    out += [
+        "| K | p | t(n=1e3) us | t(n=1e6) us | ratio | met |",
+        "|---|---|---|---|---|---|",
+    ]
+    by = {(r["K"], r["p"], r["n"]): r for r in rows}
+    for (k, p, n), r in by.items():
+        big = [b for (k2, p2, n2), b in by.items() if (k2, p2) == (k, p) and n2 > n]
+        if n > 10_000 or not big:
+            continue
+        ratio = big[0]["kernel"] / r["kernel"]
+        out.append(
+            f"| {k} | {p} | {us(r['kernel'])} | {us(big[0]['kernel'])} | {ratio:.2f} | "
+            f"{yes_no(ratio <= TARGET_SGD_N_SCALING)} |"
+        )
+    errs = [r["err"] for r in rows if "err" in r]
+    if errs:
+        out += [
+            "",
+            f"Agreement check before timing (n = 1e3, every K and p): max relative "
+            f"difference kernel vs numpy {max(errs):.1e} (tolerance {AGREE_RTOL:g}).",
+        ]
+    return [*out, ""]
+
+
+def sde_tables(rows: list[dict], ctx: dict, sde_rows: int) -> list[str]:
+    n, p, k_exp = ctx["n"], ctx["p"], ctx["k_exp"]
+    pass_t = ctx["pass_add"]
+    out = [
+        f"## 2. Euler-Maruyama step of `lesde_sde_steps` (n = {n:.0e}, p = {p})",
+        "",
+        "Baselines and context, single-threaded numpy or numba (best of several):",
+        "",
+        "| operation | ms | / numpy pass |",
+        "|---|---|---|",
+    ]
+    context = [
+        ("numpy pass `x += 1.0` on (n, p) (**the baseline**)", pass_t),
+        ("numpy pass `np.multiply(x, 1.0, out=x)` on (n, p)", ctx["pass_mul"]),
+        (f"`rng.standard_normal(out=buf)`, numpy, {n * p:.1e} draws", ctx["np_normal"]),
+        (
+            "the same draws from numba, serial (the kernel's noise loop)",
+            ctx["nb_normal"],
+        ),
+        ("write 0.0 over an existing (n, p) array (`np.copyto`)", ctx["nb_touch"]),
+        ("`np.empty((n, p))` + first write, in numpy", ctx["alloc"]),
+        (
+            "`np.empty((n, p))` + first write, inside numba (page faults)",
+            ctx["nb_alloc"],
+        ),
+        (f"`np.exp` over n * {k_exp} values (numpy SIMD)", ctx["np_exp"]),
+        (f"scalar `np.exp` over n * {k_exp} values in numba (libm)", ctx["nb_exp"]),
+    ]
+    out += [f"| {name} | {ms(t)} | {t / pass_t:.1f}x |" for name, t in context]
+    out += [
+        "",
+        "Ratio = kernel step / numpy pass. 'one row': one call with one row of "
+        "coefficients (as asked); 'amortised': one call with "
+        f"{sde_rows} rows, divided by {sde_rows} (per-call allocations spread out). "
+        "Target: one row <= 3x the pass.",
+        "",
+        "| K | head | noise | numba threads | ms/step (one row) | ratio | "
+        "target <= 3x met | ms/step (amortised) | ratio |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    for r in rows:
+        ratio = r["one_row"] / pass_t
+        out.append(
+            f"| {r['K']} | {r['head']} | {r['noise']} | {r['threads']} | "
+            f"{ms(r['one_row'])} | {ratio:.1f}x | "
+            f"{yes_no(ratio <= TARGET_SDE_VS_PASS)} | "
+            f"{ms(r['many_rows'])} | {r['many_rows'] / pass_t:.1f}x |"
+        )
+    quiet = {r["K"]: r for r in rows if r["noise"] == "none" and r["threads"] == "all"}
+    out += [
+        "",
+        "Cost of the noise alone (constant-noise step minus noiseless step):",
+        "",
+    ]
+    out += [
+        "| K | extra ms (one row) | / numpy pass | / numpy normal draws |",
+        "|---|---|---|---|",
+    ]
+    for r in rows:
+        if r["noise"] == "constant":
+            extra = r["one_row"] - quiet[r["K"]]["one_row"]
+            out.append(
+                f"| {r['K']} | {ms(extra)} | {extra / pass_t:.1f}x | "
+                f"{extra / ctx['np_normal']:.2f}x |"
+            )
+    return [*out, ""]
+
+
+def ode_table(rows: list[dict]) -> list[str]:
+    out = [
+        "## 3. Class-mean LE-ODE kernel `lesde_ode_steps` (K = 3, identity head, CE)",
+        "",
+        "Baseline (context only): the numpy twin "
+        "`tests/reference.py::lesde_ode_steps`.",
+        "",
+        "| method | kernel us/step | kernel steps/s | numpy us/step | speedup |",
+        "|---|---|---|---|---|",
+    ]
+    for r in rows:
+        out.append(
+            f"| {r['method']} | {us(r['kernel'])} | {rate(r['kernel'])} | "
+            f"{us(r['numpy'])} | {r['numpy'] / r['kernel']:.0f}x |"
+        )
+    return [*out, ""]
+
+
+def load_average() -> str:
+    try:
+        return " / ".join(f"{v:.2f}" for v in os.getloadavg())
+    except OSError:
+        return "unknown"
+
+
+def header(
+    args: argparse.Namespace, warm: float, started: str, elapsed: float, load0: str
+) -> list[str]:
+    try:
+        layer = numba.threading_layer()
+    except ValueError:
+        layer = "not initialised"
+    cmd = " ".join(shlex.quote(a) for a in ["python", *sys.argv])
+    st = QUICK if args.quick else FULL
+    return [
+        "# Kernel benchmarks",
+        "",
+        "Generated by `benchmarks/bench_kernels.py`; see `benchmarks/README.md`.",
+        "",
+        f"- date: {started} (took {elapsed:.0f} s; numba warm-up {warm:.2f} s)",
+        f"- command: `{cmd}`",
+        f"- git HEAD: {git_head()} (working tree may differ)",
+        f"- machine: {cpu_model()}, {os.cpu_count()} logical cores; load average "
+        f"(1 / 5 / 15 min) at the start {load0}, at the end {load_average()}",
+        f"- python {platform.python_version()}, numpy {np.__version__}, "
+        f"numba {numba.__version__} ({numba.get_num_threads()} threads, layer {layer})",
+        f"- OPENBLAS_CORETYPE={os.environ.get('OPENBLAS_CORETYPE', '(unset)')}",
+        f"- timing: best of {st.repeat} calls, each >= {st.min_time:g} s "
+        "(`time.perf_counter`); all ratios are within this one process",
+        "",
+    ]
+
+
+# ---------------------------------------------------------------------- main
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true", help="short timings (< 1 min)")
+    parser.add_argument("--out", type=Path, help="write the Markdown report here")
+    parser.add_argument("--seed", type=int, default=20240521)
+    args = parser.parse_args(argv)
+    st = QUICK if args.quick else FULL
+    started, load0 = now(), load_average()
+    t_start = time.perf_counter()
+
+    def log(msg: str) -> None:
+        print(
+            f"[{time.perf_counter() - t_start:6.1f}s] {msg}",
+            file=sys.stderr,
+            flush=True,
+        )
+
+    warm = warm_up()
+    log(f"numba warm-up {warm:.2f} s")
+
+    configs = [
+        (k, p, n) for k in (10, 100, 1000) for p in (16, 64) for n in (1000, 10**6)
+    ]
+    hfs_rows, lesde_rows = [], []
+    for k, p, n in configs:
+        hfs_rows.append(bench_hfs(k, p, n, st, args.seed))
+        r = hfs_rows[-1]
+        log(
+            f"HFS    K={k} p={p} n={n:.0e}: {us(r['kernel'])} us vs {us(r['numpy'])} us"
+        )
+    for k, p, n in configs:
+        lesde_rows.append(bench_lesde(k, p, n, st, args.seed))
+        r = lesde_rows[-1]
+        log(
+            f"LE-SDE K={k} p={p} n={n:.0e}: {us(r['kernel'])} us vs {us(r['numpy'])} us"
+        )
+    sde_rows, sde_ctx = bench_sde(st, args.seed, n=10**6, p=16)
+    log("SDE done")
+    ode_rows = bench_ode(st, args.seed)
+    log("ODE done")
+
+    lines = header(args, warm, started, time.perf_counter() - t_start, load0)
+    lines += [
+        "## 1. SGD steps, batch size 1",
+        "",
+        "Speedup = numpy us/step / kernel us/step. Target: >= 30x at K = 100, p = 64.",
+        "Samples are drawn uniformly; drawing them is not timed (for the kernel "
+        "nor for numpy). Random heads (p != K); balanced hierarchies "
+        "[10], [10, 10], [10, 10, 10]; LE-SDE uses the two-parameter impact "
+        "(alpha = 0.05, beta = 0.01), sigma = 0.",
+        "",
+    ]
+    lines += sgd_tables("HFS: `hfs_sgd_steps` vs a numpy step", hfs_rows, lazy=False)
+    lines += sgd_tables(
+        "LE-SDE: `lesde_sgd_steps` vs the eager numpy step (every particle, O(n p))",
+        lesde_rows,
+        lazy=True,
+    )
+    lines += sde_tables(sde_rows, sde_ctx, st.sde_rows)
+    lines += ode_table(ode_rows)
+    text = "\n".join(lines)
+    print(text)
+    if args.out is not None:
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        args.out.write_text(text)
+        log(f"wrote {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
