@@ -438,8 +438,19 @@ def nb_exp_pass(a, out):
         out[i] = np.exp(a[i])
 
 
+_SDE_SCRATCH: dict = {}
+
+
 def sde_call(x, labels, basis, coef, head, sigma, grad_noise, rng) -> None:
-    code = lesde_sde_steps(x, labels, basis, coef, head, SDE_DT, sigma, grad_noise, rng)
+    # The runner owns the scratch buffers and reuses them across calls; do the same.
+    key = (x.shape, sigma > 0)
+    if key not in _SDE_SCRATCH:
+        n_noise = x.shape[0] if sigma > 0 else 0
+        _SDE_SCRATCH[key] = (np.empty((n_noise, x.shape[1])), np.ones(x.shape[0]))
+    noise, gnorm = _SDE_SCRATCH[key]
+    code = lesde_sde_steps(
+        x, labels, basis, coef, head, SDE_DT, sigma, grad_noise, rng, noise, gnorm
+    )
     check_ok(code, "lesde_sde_steps")
 
 

@@ -15,7 +15,7 @@ from numpy.testing import assert_allclose
 from strategies import hierarchies, seeds
 
 from simnet import HFSModel, ImpactMatrix, LESDEModel
-from simnet.kernels.common import ce_grad
+from simnet.kernels.common import ce_grad, exp_nonpositive, transpose_head
 from simnet.kernels.hfs import hfs_sgd_steps
 from simnet.kernels.lesde import (
     flush_noise,
@@ -45,7 +45,7 @@ def test_ce_grad_matches_reference(k, p, identity, scale, seed):
     x = rng.standard_normal(p) * scale
     label = int(rng.integers(k))
     out = np.empty(p)
-    loss = ce_grad(x, head, label, np.empty(k), out)
+    loss = ce_grad(x, head, transpose_head(head), label, np.empty(k), out, True)
     g_ref, loss_ref = ref.ce_grad(x, head, label)
     assert np.isfinite(loss) and np.all(np.isfinite(out))
     assert_allclose(out, g_ref, rtol=RTOL, atol=ATOL)
@@ -227,6 +227,8 @@ def test_lesde_sde_kernel_matches_reference(
             sigma,
             grad_noise,
             np.random.default_rng(seed + 3),
+            np.empty((x.shape[0] if sigma > 0 else 0, p)),
+            np.ones(x.shape[0]),
         )
         == -1
     )
@@ -301,3 +303,17 @@ def test_models_used_by_kernel_tests_are_valid():
     """The impact helper used above builds a valid model (guards the fixtures)."""
     impact = ImpactMatrix.constant(np.eye(3))
     assert LESDEModel(impact).n_classes == 3
+
+
+@given(seed=seeds, scale=st.sampled_from([1e-3, 1.0, 30.0, 300.0]))
+def test_vectorised_exp_matches_numpy(seed, scale):
+    """exp_nonpositive agrees with np.exp to about 1 ulp on (-708, 0]; below -708 it
+    returns exp(-708), negligible next to the largest softmax term (1)."""
+    rng = np.random.default_rng(seed)
+    x = -rng.exponential(scale, size=1000)
+    x[:4] = [0.0, -1e-300, -707.9, -2000.0]
+    z = x.copy()
+    exp_nonpositive(z, np.empty(z.shape[0], dtype=np.int64))
+    ok = x > -708.0
+    assert_allclose(z[ok], np.exp(x[ok]), rtol=4.5e-16, atol=0)
+    assert np.all(z[~ok] <= np.exp(-708.0) * (1 + 1e-15))

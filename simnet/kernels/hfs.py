@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from .common import all_finite, ce_grad
+from .common import all_finite, ce_grad, transpose_head
 
 
 @njit(cache=True)
@@ -59,6 +59,7 @@ def hfs_sgd_steps(
     touched = np.empty(lam.shape[0], dtype=np.int64)
     distinct = np.empty(bsize, dtype=np.int64)
     inv_b = 1.0 / bsize
+    head_t = transpose_head(head)
     for t in range(n_steps):
         stamp = step0 + t
         n_touched = 0
@@ -75,7 +76,7 @@ def hfs_sgd_steps(
                     x[q] += lv * phi[v, q]
             if not all_finite(x):
                 return t
-            ce_grad(x, head, c, z, grads[b])
+            ce_grad(x, head, head_t, c, z, grads[b], False)
             for a in range(anc_ptr[c], anc_ptr[c + 1]):
                 v = anc_idx[a]
                 if node_stamp[v] != stamp:
@@ -86,7 +87,7 @@ def hfs_sgd_steps(
                         acc[v, q] = 0.0
                 for q in range(p):
                     acc[v, q] += inv_b * grads[b, q]
-            if sample_stamp[i] != stamp:
+            if sigma > 0.0 and sample_stamp[i] != stamp:
                 sample_stamp[i] = stamp
                 distinct[n_distinct] = i
                 n_distinct += 1

@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
-from .common import all_finite, ce_grad
+from .common import all_finite, ce_grad, exp_nonpositive, transpose_head
 
 # Surrogate gradients of the class-mean LE-ODE.
 SURROGATE_CE = 0
@@ -55,6 +55,14 @@ def lesde_sgd_steps(
     z = np.empty(n_classes if head.shape[0] == 0 else head.shape[0])
     grads = np.empty((bsize, p))
     inv_b = 1.0 / bsize
+    head_t = transpose_head(head)
+    # basis_t[r, c, k] = basis[r, k, c]: the column E[:, c] is read contiguously.
+    basis_t = np.empty((n_terms, n_classes, n_classes))
+    for r in range(n_terms):
+        for a in range(n_classes):
+            for c in range(n_classes):
+                basis_t[r, c, a] = basis[r, a, c]
+    col = np.empty(n_classes)
     for t in range(n_steps):
         step = step0 + t
         for b in range(bsize):
@@ -69,14 +77,17 @@ def lesde_sgd_steps(
                 x[q] = base[i, q] + offsets[c, q]
             if not all_finite(x):
                 return t
-            ce_grad(x, head, c, z, grads[b])
+            ce_grad(x, head, head_t, c, z, grads[b], False)
         for b in range(bsize):
             c = labels[batches[t, b]]
             for k in range(n_classes):
-                e = 0.0
-                for r in range(n_terms):
-                    e += coef[t, r] * basis[r, k, c]
-                e *= inv_b
+                col[k] = 0.0
+            for r in range(n_terms):
+                w = coef[t, r]
+                for k in range(n_classes):
+                    col[k] += w * basis_t[r, c, k]
+            for k in range(n_classes):
+                e = col[k] * inv_b
                 if e != 0.0:
                     for q in range(p):
                         offsets[k, q] -= e * grads[b, q]
@@ -103,8 +114,79 @@ def _fill_normal(out, rng):
             out[i, q] = rng.standard_normal()
 
 
+_SUB_BLOCK = 256
+
+
+@njit(cache=True)
+def _block_gradient_sums(x, labels, head, head_t, lo, hi, want_norm, gnorm, out):
+    """Add the CE gradients of particles ``lo..hi-1`` to their class rows of ``out``.
+
+    The softmax of a sub-block of particles is computed on one flat buffer so that
+    the exponentials run through :func:`exp_nonpositive` (vectorised); summation
+    orders match :func:`ce_grad`.
+    """
+    p = x.shape[1]
+    n_out = out.shape[0] if head.shape[0] == 0 else head.shape[0]
+    zbuf = np.empty(_SUB_BLOCK * n_out)
+    kbuf = np.empty(_SUB_BLOCK * n_out, dtype=np.int64)
+    g = np.empty(p)
+    for start in range(lo, hi, _SUB_BLOCK):
+        stop = min(start + _SUB_BLOCK, hi)
+        m = stop - start
+        for s in range(m):
+            i = start + s
+            row = zbuf[s * n_out : (s + 1) * n_out]
+            if head.shape[0] == 0:
+                for j in range(n_out):
+                    row[j] = x[i, j]
+            else:
+                for j in range(n_out):
+                    row[j] = 0.0
+                for q in range(p):
+                    xq = x[i, q]
+                    for j in range(n_out):
+                        row[j] += head_t[q, j] * xq
+            zmax = row[0]
+            for j in range(1, n_out):
+                if row[j] > zmax:
+                    zmax = row[j]
+            for j in range(n_out):
+                row[j] -= zmax
+        exp_nonpositive(zbuf[: m * n_out], kbuf[: m * n_out])
+        for s in range(m):
+            i = start + s
+            c = labels[i]
+            row = zbuf[s * n_out : (s + 1) * n_out]
+            total = 0.0
+            for j in range(n_out):
+                total += row[j]
+            inv = 1.0 / total
+            for j in range(n_out):
+                row[j] *= inv
+            row[c] -= 1.0
+            if head.shape[0] == 0:
+                for q in range(p):
+                    g[q] = row[q]
+            else:
+                for q in range(p):
+                    g[q] = 0.0
+                for j in range(n_out):
+                    rj = row[j]
+                    for q in range(p):
+                        g[q] += head[j, q] * rj
+            for q in range(p):
+                out[c, q] += g[q]
+            if want_norm:
+                acc = 0.0
+                for q in range(p):
+                    acc += g[q] * g[q]
+                gnorm[i] = np.sqrt(acc)
+
+
 @njit(cache=True, parallel=True)
-def lesde_sde_steps(x, labels, basis, coef, head, dt, sigma, gradient_noise, rng):
+def lesde_sde_steps(
+    x, labels, basis, coef, head, dt, sigma, gradient_noise, rng, noise, gnorm
+):
     """Euler-Maruyama steps of the per-sample LE-SDE; return the failing row or -1.
 
     ``dX_i = -(1/n) sum_j E[c_i, c_j] g_j dt + s_i dW_i`` with ``s_i = sigma`` or
@@ -112,16 +194,16 @@ def lesde_sde_steps(x, labels, basis, coef, head, dt, sigma, gradient_noise, rng
     aggregated per class: O(n p + K^2 p) per step. The particles are split into a
     fixed number of blocks processed in parallel and reduced in block order, so the
     result does not depend on the number of threads. Noise draws are taken in
-    particle order, p per particle, from ``rng``.
+    particle order, p per particle, from ``rng``. ``noise`` (n, p) and ``gnorm`` (n,)
+    are scratch buffers owned by the caller (``noise`` may be empty when
+    ``sigma == 0``), so a call allocates nothing large.
     """
     n, p = x.shape
     n_classes = basis.shape[1]
     n_terms = basis.shape[0]
-    n_out = n_classes if head.shape[0] == 0 else head.shape[0]
     nb = min(N_BLOCKS, n)
     want_norm = gradient_noise and sigma > 0.0
-    gnorm = np.ones(n)
-    noise = np.empty((n if sigma > 0.0 else 0, p))
+    head_t = transpose_head(head)
     partial = np.empty((nb, n_classes, p))
     bad = np.empty(nb, dtype=np.int64)
     e = np.empty((n_classes, n_classes))
@@ -133,22 +215,15 @@ def lesde_sde_steps(x, labels, basis, coef, head, dt, sigma, gradient_noise, rng
         for blk in prange(nb):
             lo = blk * n // nb
             hi = (blk + 1) * n // nb
-            z = np.empty(n_out)
-            g = np.empty(p)
             for i in range(lo, hi):
                 if not all_finite(x[i]):
-                    if bad[blk] < 0:
-                        bad[blk] = i
-                    continue
-                c = labels[i]
-                ce_grad(x[i], head, c, z, g)
-                for q in range(p):
-                    partial[blk, c, q] += g[q]
-                if want_norm:
-                    acc = 0.0
-                    for q in range(p):
-                        acc += g[q] * g[q]
-                    gnorm[i] = np.sqrt(acc)
+                    bad[blk] = i
+                    break
+            if bad[blk] >= 0:
+                continue
+            _block_gradient_sums(
+                x, labels, head, head_t, lo, hi, want_norm, gnorm, partial[blk]
+            )
         for blk in range(nb):
             if bad[blk] >= 0:
                 return t
@@ -192,7 +267,7 @@ def lesde_sde_steps(x, labels, basis, coef, head, dt, sigma, gradient_noise, rng
 
 
 @njit(cache=True)
-def _ode_drift(m, e, head, surrogate, out):
+def _ode_drift(m, e, head, head_t, surrogate, out):
     """``out_k = (1/K) sum_k' E[k, k'] G_k'(m_k')`` for the chosen surrogate G."""
     n_classes, p = m.shape
     g = np.empty((n_classes, p))
@@ -200,7 +275,7 @@ def _ode_drift(m, e, head, surrogate, out):
     norm_d = (n_classes - 1.0) / n_classes
     for k in range(n_classes):
         if surrogate == SURROGATE_CE:
-            ce_grad(m[k], head, k, z, g[k])
+            ce_grad(m[k], head, head_t, k, z, g[k], False)
             for q in range(p):
                 g[k, q] = -g[k, q]
         elif surrogate == SURROGATE_IDENTITY:
@@ -254,9 +329,10 @@ def lesde_ode_steps(m, basis, coef, head, dt, surrogate, method):
     k3 = np.empty((n_classes, p))
     k4 = np.empty((n_classes, p))
     tmp = np.empty((n_classes, p))
+    head_t = transpose_head(head)
     for t in range(coef.shape[0]):
         _impact_at(basis, coef[t, 0], e)
-        _ode_drift(m, e, head, surrogate, k1)
+        _ode_drift(m, e, head, head_t, surrogate, k1)
         if method == METHOD_EULER:
             for k in range(n_classes):
                 for q in range(p):
@@ -266,16 +342,16 @@ def lesde_ode_steps(m, basis, coef, head, dt, surrogate, method):
             for k in range(n_classes):
                 for q in range(p):
                     tmp[k, q] = m[k, q] + 0.5 * dt * k1[k, q]
-            _ode_drift(tmp, e, head, surrogate, k2)
+            _ode_drift(tmp, e, head, head_t, surrogate, k2)
             for k in range(n_classes):
                 for q in range(p):
                     tmp[k, q] = m[k, q] + 0.5 * dt * k2[k, q]
-            _ode_drift(tmp, e, head, surrogate, k3)
+            _ode_drift(tmp, e, head, head_t, surrogate, k3)
             _impact_at(basis, coef[t, 2], e)
             for k in range(n_classes):
                 for q in range(p):
                     tmp[k, q] = m[k, q] + dt * k3[k, q]
-            _ode_drift(tmp, e, head, surrogate, k4)
+            _ode_drift(tmp, e, head, head_t, surrogate, k4)
             for k in range(n_classes):
                 for q in range(p):
                     m[k, q] += (

@@ -32,6 +32,10 @@ class LESDERunner(Runner):
             rngs["sampling"],
         )
         self.basis = np.ascontiguousarray(model.impact.basis)
+        if self.kind is Integrator.SDE:
+            n, p = self.state.base.shape
+            self._noise = np.empty((n if model.sigma > 0 else 0, p))
+            self._gnorm = np.ones(n)
         self.step = 0
 
     @property
@@ -76,6 +80,8 @@ class LESDERunner(Runner):
                 float(m.sigma),
                 m.noise_kind is NoiseKind.GRADIENT,
                 self.noise_rng,
+                self._noise,
+                self._gnorm,
             )
         else:
             bad = k.lesde_ode_steps(
