@@ -317,3 +317,25 @@ def test_vectorised_exp_matches_numpy(seed, scale):
     ok = x > -708.0
     assert_allclose(z[ok], np.exp(x[ok]), rtol=4.5e-16, atol=0)
     assert np.all(z[~ok] <= np.exp(-708.0) * (1 + 1e-15))
+
+
+def test_sde_kernel_reports_a_non_finite_particle():
+    """A NaN particle makes the Euler-Maruyama kernel stop at that step."""
+    x = np.zeros((300, 3))
+    x[257, 1] = np.inf
+    labels = np.arange(300) % 3
+    basis = 0.1 * np.ones((1, 3, 3))
+    bad = lesde_sde_steps(
+        x,
+        labels,
+        basis,
+        np.ones((4, 1)),
+        np.empty((0, 3)),
+        0.1,
+        0.0,
+        False,
+        np.random.default_rng(0),
+        np.empty((0, 3)),
+        np.ones(300),
+    )
+    assert bad == 0

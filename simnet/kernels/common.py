@@ -84,7 +84,7 @@ def all_finite(x):
     return True
 
 
-@njit(cache=True)
+@njit(cache=True, fastmath={"contract"})
 def exp_nonpositive(z, kbuf):
     """In place ``z <- exp(z)`` for ``z <= 0`` (softmax terms), in two SIMD-friendly
     passes; ``kbuf`` is an int64 scratch array of the same length.

@@ -114,73 +114,97 @@ def _fill_normal(out, rng):
             out[i, q] = rng.standard_normal()
 
 
-_SUB_BLOCK = 256
+_SUB_BLOCK = 128
 
 
 @njit(cache=True)
 def _block_gradient_sums(x, labels, head, head_t, lo, hi, want_norm, gnorm, out):
-    """Add the CE gradients of particles ``lo..hi-1`` to their class rows of ``out``.
+    """Add the CE gradients of particles ``lo..hi-1`` to their class rows of ``out``;
+    return False (and stop) if one of them is NaN or infinite.
 
-    The softmax of a sub-block of particles is computed on one flat buffer so that
-    the exponentials run through :func:`exp_nonpositive` (vectorised); summation
-    orders match :func:`ce_grad`.
+    Sub-blocks of particles are laid out logit-major (``z[j, s]`` for logit j of
+    particle s), so every reduction over logits (maximum, sum) runs across particles
+    and vectorises, and the exponentials go through :func:`exp_nonpositive`. Each
+    particle's sums are still taken over j = 0..K-1 in order, as in :func:`ce_grad`.
     """
     p = x.shape[1]
     n_out = out.shape[0] if head.shape[0] == 0 else head.shape[0]
-    zbuf = np.empty(_SUB_BLOCK * n_out)
-    kbuf = np.empty(_SUB_BLOCK * n_out, dtype=np.int64)
-    g = np.empty(p)
-    for start in range(lo, hi, _SUB_BLOCK):
-        stop = min(start + _SUB_BLOCK, hi)
-        m = stop - start
-        for s in range(m):
-            i = start + s
-            row = zbuf[s * n_out : (s + 1) * n_out]
-            if head.shape[0] == 0:
+    sb = _SUB_BLOCK
+    z = np.zeros((n_out, sb))
+    kbuf = np.empty(n_out * sb, dtype=np.int64)
+    zmax = np.empty(sb)
+    inv = np.empty(sb)
+    xt = np.empty((p, sb))
+    gt = np.empty((p, sb))
+    for start in range(lo, hi, sb):
+        m = min(start + sb, hi) - start
+        probe = 0.0  # stays 0 unless an entry is NaN or infinite (then NaN)
+        if head.shape[0] == 0:
+            for s in range(m):
                 for j in range(n_out):
-                    row[j] = x[i, j]
-            else:
-                for j in range(n_out):
-                    row[j] = 0.0
+                    v = x[start + s, j]
+                    probe += v * 0.0
+                    z[j, s] = v
+        else:
+            for s in range(m):
                 for q in range(p):
-                    xq = x[i, q]
-                    for j in range(n_out):
-                        row[j] += head_t[q, j] * xq
-            zmax = row[0]
-            for j in range(1, n_out):
-                if row[j] > zmax:
-                    zmax = row[j]
+                    v = x[start + s, q]
+                    probe += v * 0.0
+                    xt[q, s] = v
             for j in range(n_out):
-                row[j] -= zmax
-        exp_nonpositive(zbuf[: m * n_out], kbuf[: m * n_out])
+                for s in range(m):
+                    z[j, s] = 0.0
+                for q in range(p):
+                    w = head[j, q]
+                    for s in range(m):
+                        z[j, s] += w * xt[q, s]
+        if probe != 0.0:
+            return False
+        for s in range(m):
+            zmax[s] = z[0, s]
+        for j in range(1, n_out):
+            for s in range(m):
+                zmax[s] = max(zmax[s], z[j, s])
+        for j in range(n_out):
+            for s in range(m):
+                z[j, s] -= zmax[s]
+        flat = z.reshape(n_out * sb)
+        exp_nonpositive(flat, kbuf)
+        for s in range(m):
+            inv[s] = z[0, s]
+        for j in range(1, n_out):
+            for s in range(m):
+                inv[s] += z[j, s]
+        for s in range(m):
+            inv[s] = 1.0 / inv[s]
+        for j in range(n_out):
+            for s in range(m):
+                z[j, s] *= inv[s]
+        for s in range(m):
+            z[labels[start + s], s] -= 1.0
+        if head.shape[0] == 0:
+            grad = z
+        else:
+            for q in range(p):
+                for s in range(m):
+                    gt[q, s] = 0.0
+            for j in range(n_out):
+                for q in range(p):
+                    w = head[j, q]
+                    for s in range(m):
+                        gt[q, s] += w * z[j, s]
+            grad = gt
         for s in range(m):
             i = start + s
             c = labels[i]
-            row = zbuf[s * n_out : (s + 1) * n_out]
-            total = 0.0
-            for j in range(n_out):
-                total += row[j]
-            inv = 1.0 / total
-            for j in range(n_out):
-                row[j] *= inv
-            row[c] -= 1.0
-            if head.shape[0] == 0:
-                for q in range(p):
-                    g[q] = row[q]
-            else:
-                for q in range(p):
-                    g[q] = 0.0
-                for j in range(n_out):
-                    rj = row[j]
-                    for q in range(p):
-                        g[q] += head[j, q] * rj
             for q in range(p):
-                out[c, q] += g[q]
+                out[c, q] += grad[q, s]
             if want_norm:
                 acc = 0.0
                 for q in range(p):
-                    acc += g[q] * g[q]
+                    acc += grad[q, s] * grad[q, s]
                 gnorm[i] = np.sqrt(acc)
+    return True
 
 
 @njit(cache=True, parallel=True)
@@ -215,15 +239,10 @@ def lesde_sde_steps(
         for blk in prange(nb):
             lo = blk * n // nb
             hi = (blk + 1) * n // nb
-            for i in range(lo, hi):
-                if not all_finite(x[i]):
-                    bad[blk] = i
-                    break
-            if bad[blk] >= 0:
-                continue
-            _block_gradient_sums(
+            if not _block_gradient_sums(
                 x, labels, head, head_t, lo, hi, want_norm, gnorm, partial[blk]
-            )
+            ):
+                bad[blk] = lo
         for blk in range(nb):
             if bad[blk] >= 0:
                 return t
