@@ -98,6 +98,7 @@ simnet.errors.ConfigError: unknown config key 'modle' (did you mean 'model'?)
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
 import numbers
 import os
@@ -208,35 +209,11 @@ _HIERARCHY_KEYS = ("preset", "file", "branching", "nested")
 _MODEL_KINDS = ("hfs", "lesde")
 _HFS_KEYS = (
     "kind",
-    "n_per_class",
-    "p",
-    "head",
-    "eta_phi",
-    "eta_lam",
-    "decay",
-    "lam0",
-    "phi_scale",
-    "gamma",
-    "eta_u",
-    "sigma",
-    "batch_size",
-    "sampling",
+    *(f.name for f in dataclasses.fields(HFSModel) if f.name != "hierarchy"),
 )
 _LESDE_KEYS = (
     "kind",
-    "impact",
-    "integrator",
-    "n_per_class",
-    "p",
-    "head",
-    "dt",
-    "sigma",
-    "noise",
-    "surrogate",
-    "ode_method",
-    "init_scale",
-    "batch_size",
-    "sampling",
+    *(f.name for f in dataclasses.fields(LESDEModel) if f.name != "hierarchy"),
 )
 _MODEL_KEYS = {"hfs": _HFS_KEYS, "lesde": _LESDE_KEYS}
 _IMPACT_KEYS = {

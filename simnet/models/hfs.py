@@ -10,7 +10,7 @@ updated nodes: this is the feature-sharing explanation of local elasticity.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 import numpy as np
@@ -281,21 +281,8 @@ class HFSModel:
             "model": "hfs",
             "hierarchy": self.hierarchy.to_node_link(),
         }
-        for name in (
-            "n_per_class",
-            "p",
-            "head",
-            "eta_phi",
-            "eta_lam",
-            "decay",
-            "lam0",
-            "phi_scale",
-            "gamma",
-            "eta_u",
-            "sigma",
-            "batch_size",
-            "sampling",
-        ):
-            out[name] = plain(getattr(self, name))
+        for f in fields(self):
+            if f.name != "hierarchy":
+                out[f.name] = plain(getattr(self, f.name))
         out["p"] = self._p
         return out

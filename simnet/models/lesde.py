@@ -12,7 +12,7 @@ Locally Elastic Stochastic Differential Equations", NeurIPS 2021.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from enum import Enum, StrEnum
 from typing import Any
 
@@ -310,20 +310,9 @@ class LESDEModel:
             "impact": self.impact.to_config(),
             "hierarchy": self._hierarchy.to_node_link(),
         }
-        for name in (
-            "integrator",
-            "n_per_class",
-            "head",
-            "dt",
-            "sigma",
-            "noise",
-            "surrogate",
-            "ode_method",
-            "init_scale",
-            "batch_size",
-            "sampling",
-        ):
-            out[name] = plain(getattr(self, name))
+        for f in fields(self):
+            if f.name not in ("impact", "hierarchy"):
+                out[f.name] = plain(getattr(self, f.name))
         out["p"] = self._p
         return out
 
