@@ -20,6 +20,7 @@ from ..errors import ConfigError, HierarchyError
 from ..hierarchy import Hierarchy, NodeWeights
 from ._common import (
     Sampling,
+    check_enum,
     labels_from_sizes,
     materialise_head,
     plain,
@@ -185,13 +186,7 @@ class HFSModel:
         check_float(self.sigma, "sigma", _OWNER, low=0.0)
         n = int(sizes.sum())
         check_int(self.batch_size, "batch_size", _OWNER, low=1, high=n)
-        try:
-            sampling = Sampling(self.sampling)
-        except ValueError:
-            raise ConfigError(
-                f"The 'sampling' parameter of {_OWNER} must be one of 'uniform', "
-                f"'epoch'. Got {self.sampling!r} instead."
-            ) from None
+        sampling = check_enum(Sampling, self.sampling, "sampling", _OWNER)
         object.__setattr__(self, "_sizes", sizes)
         object.__setattr__(self, "_head_spec", head)
         object.__setattr__(self, "_p", p)

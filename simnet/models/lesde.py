@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, fields
-from enum import Enum, StrEnum
+from enum import StrEnum
 from typing import Any
 
 import numpy as np
@@ -23,6 +23,7 @@ from ..errors import ConfigError
 from ..hierarchy import Hierarchy
 from ._common import (
     Sampling,
+    check_enum,
     labels_from_sizes,
     materialise_head,
     plain,
@@ -80,17 +81,6 @@ class NoiseKind(StrEnum):
 class OdeMethod(StrEnum):
     EULER = "euler"
     RK4 = "rk4"
-
-
-def _enum(cls: type[Enum], value: Any, name: str) -> Any:
-    try:
-        return cls(value)
-    except ValueError:
-        choices = ", ".join(repr(m.value) for m in cls)
-        raise ConfigError(
-            f"The '{name}' parameter of {_OWNER} must be one of {choices}. "
-            f"Got {value!r} instead."
-        ) from None
 
 
 @dataclass
@@ -191,11 +181,11 @@ class LESDEModel:
                 f"The 'hierarchy' parameter of {_OWNER} must be a Hierarchy with {k} "
                 f"classes (the size of the impact matrix). Got {hierarchy!r} instead."
             )
-        integrator = _enum(Integrator, self.integrator, "integrator")
-        surrogate = _enum(Surrogate, self.surrogate, "surrogate")
-        noise = _enum(NoiseKind, self.noise, "noise")
-        ode_method = _enum(OdeMethod, self.ode_method, "ode_method")
-        sampling = _enum(Sampling, self.sampling, "sampling")
+        integrator = check_enum(Integrator, self.integrator, "integrator", _OWNER)
+        surrogate = check_enum(Surrogate, self.surrogate, "surrogate", _OWNER)
+        noise = check_enum(NoiseKind, self.noise, "noise", _OWNER)
+        ode_method = check_enum(OdeMethod, self.ode_method, "ode_method", _OWNER)
+        sampling = check_enum(Sampling, self.sampling, "sampling", _OWNER)
         sizes = resolve_class_sizes(self.n_per_class, k, _OWNER)
         head, p = resolve_head(self.head, self.p, k, _OWNER)
         check_float(self.dt, "dt", _OWNER, low=0.0, closed="right")
