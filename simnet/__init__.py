@@ -13,7 +13,7 @@ Examples
 ['elasticity_curve', 'impact', 'metrics']
 """
 
-from . import observables, plotting
+from . import analysis, datasets, networks, observables, plotting
 from .config import RunConfig, config_from_mapping, load_config
 from .errors import ConfigError, DataError, DivergenceError, HierarchyError, SimnetError
 from .hierarchy import PRESETS, Hierarchy
@@ -58,8 +58,11 @@ __all__ = [
     "Schedule",
     "SimnetError",
     "Surrogate",
+    "analysis",
     "config_from_mapping",
+    "datasets",
     "load_config",
+    "networks",
     "observables",
     "plotting",
     "simulate",

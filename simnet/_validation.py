@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import numbers
 from collections.abc import Sequence
+from enum import Enum
+from typing import Any
 
 import numpy as np
 
@@ -133,3 +135,14 @@ def check_array(
             f"{_where(name, owner)} must be nonnegative. Got minimum {arr.min():g}."
         )
     return arr
+
+
+def check_enum(cls: type[Enum], value: Any, name: str, owner: str | None) -> Any:
+    """Return ``cls(value)``, or raise ConfigError listing the allowed values."""
+    try:
+        return cls(value)
+    except ValueError:
+        choices = ", ".join(repr(m.value) for m in cls)
+        raise ConfigError(
+            f"{_where(name, owner)} must be one of {choices}. Got {value!r} instead."
+        ) from None

@@ -31,15 +31,14 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
-from enum import Enum, StrEnum
-from typing import Any
+from enum import StrEnum
 
 import numpy as np
 from numpy.typing import ArrayLike
 from scipy.linalg import eigh
 from scipy.optimize import linear_sum_assignment
 
-from .._validation import check_float, check_int
+from .._validation import check_enum, check_float, check_int
 from ..errors import ConfigError, DataError
 from ..networks import (
     MLP,
@@ -158,16 +157,6 @@ def _n_clusters(value: object, n_samples: int, owner: str) -> int:
             f"most the number of samples). Got {value!r} instead."
         )
     return int(value)
-
-
-def _enum(cls: type[Enum], value: Any, name: str, owner: str) -> Any:
-    try:
-        return cls(value)
-    except ValueError:
-        choices = ", ".join(repr(m.value) for m in cls)
-        raise ConfigError(
-            f"{_where(name, owner)} must be one of {choices}. Got {value!r} instead."
-        ) from None
 
 
 def _seed_sequence(seed: SeedLike, owner: str) -> np.random.SeedSequence:
@@ -652,7 +641,7 @@ def kernel_kmeans(
     max_iter = check_int(max_iter, "max_iter", owner, low=1)
     tol = check_float(tol, "tol", owner, low=0.0, high=1.0, closed="left")
     n_init = check_int(n_init, "n_init", owner, low=1)
-    init = _enum(KernelInit, init, "init", owner)
+    init = check_enum(KernelInit, init, "init", owner)
     return _kernel_kmeans(g, k, max_iter, tol, n_init, init, _rng(seed, owner))
 
 
@@ -727,7 +716,7 @@ def cluster_similarity(
     owner = "cluster_similarity"
     m = _symmetrise(_square_matrix(matrix, "matrix", owner))
     k = _n_clusters(n_clusters, m.shape[0], owner)
-    method = _enum(ClusterMethod, method, "method", owner)
+    method = check_enum(ClusterMethod, method, "method", owner)
     return _cluster_symmetric(m, k, method, _rng(seed, owner))
 
 
@@ -1002,11 +991,11 @@ def local_elasticity_clustering(
             f"{_where('truth', owner)} must hold at least 2 distinct subclasses. "
             f"Got {n_sub} instead."
         )
-    similarity = _enum(SimilarityKind, similarity, "similarity", owner)
+    similarity = check_enum(SimilarityKind, similarity, "similarity", owner)
     method = (
         _DEFAULT_METHOD[similarity]
         if method is None
-        else _enum(ClusterMethod, method, "method", owner)
+        else check_enum(ClusterMethod, method, "method", owner)
     )
     n_all = xp.shape[0] + xa.shape[0]
     epochs = check_int(epochs, "epochs", owner, low=0)

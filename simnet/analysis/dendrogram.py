@@ -24,9 +24,10 @@ from numpy.typing import ArrayLike
 from scipy.cluster import hierarchy as sch
 from scipy.spatial.distance import squareform
 
+from .._validation import check_enum
 from ..errors import ConfigError, DataError
 from ..hierarchy import Hierarchy
-from .clustering import _enum, _float_array, _square_matrix, _symmetrise, _where
+from .clustering import _float_array, _square_matrix, _symmetrise, _where
 
 __all__ = [
     "LinkageMethod",
@@ -193,7 +194,7 @@ def elasticity_linkage(
     """
     owner = "elasticity_linkage"
     e = _impact(impact, owner)
-    method = _enum(LinkageMethod, method, "method", owner)
+    method = check_enum(LinkageMethod, method, "method", owner)
     return _linkage(e, method)
 
 
@@ -415,8 +416,8 @@ def cophenetic_agreement(
     owner = "cophenetic_agreement"
     h = _check_hierarchy(true_hierarchy, owner)
     e = _impact(impact, owner, size=h.n_classes)
-    method = _enum(LinkageMethod, method, "method", owner)
-    reference = _enum(TreeReference, reference, "reference", owner)
+    method = check_enum(LinkageMethod, method, "method", owner)
+    reference = check_enum(TreeReference, reference, "reference", owner)
     coph = sch.cophenet(_linkage(e, method))
     iu = np.triu_indices(h.n_classes, k=1)
     if reference is TreeReference.DISTANCE:
@@ -478,5 +479,5 @@ def recovers_tree(
     owner = "recovers_tree"
     h = _check_hierarchy(true_hierarchy, owner)
     e = _impact(impact, owner, size=h.n_classes)
-    method = _enum(LinkageMethod, method, "method", owner)
+    method = check_enum(LinkageMethod, method, "method", owner)
     return _true_clusters(h) <= _linkage_clusters(_linkage(e, method))

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import numbers
 from dataclasses import dataclass, field
-from enum import Enum
 from typing import Any
 
 import numpy as np
@@ -369,18 +368,6 @@ def _as_indices(value: Any, n: int, name: str, owner: str) -> np.ndarray:
             f"Got min {arr.min()} and max {arr.max()}."
         )
     return arr.astype(np.int64)
-
-
-def check_enum(cls: type[Enum], value: Any, name: str, owner: str) -> Any:
-    """Return ``cls(value)`` or raise ConfigError listing the allowed values."""
-    try:
-        return cls(value)
-    except ValueError:
-        choices = ", ".join(repr(m.value) for m in cls)
-        raise ConfigError(
-            f"The '{name}' parameter of {owner} must be one of {choices}. "
-            f"Got {value!r} instead."
-        ) from None
 
 
 def check_positive_int(value: Any, name: str, owner: str, *, low: int = 1) -> int:

@@ -9,10 +9,11 @@ from typing import Any
 import networkx as nx
 import numpy as np
 
+from .._validation import check_enum
 from ..errors import ConfigError, HierarchyError
 from ..hierarchy import Hierarchy
 from ..seeding import SeedLike, as_seed_sequence
-from ._base import PER_SAMPLE, Dataset, check_enum, check_positive_int, seed_info
+from ._base import PER_SAMPLE, Dataset, check_positive_int, seed_info
 
 __all__ = ["DigitsHierarchy", "digits", "linkage_hierarchy"]
 

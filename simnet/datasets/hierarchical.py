@@ -7,11 +7,11 @@ from enum import StrEnum
 
 import numpy as np
 
-from .._validation import check_float
+from .._validation import check_enum, check_float
 from ..errors import ConfigError, HierarchyError
 from ..hierarchy import Hierarchy
 from ..seeding import SeedLike, spawn_generators
-from ._base import PER_SAMPLE, Dataset, check_enum, check_positive_int, seed_info
+from ._base import PER_SAMPLE, Dataset, check_positive_int, seed_info
 
 __all__ = ["Nonlinearity", "hierarchical_synthetic"]
 

@@ -14,10 +14,10 @@ from typing import Any
 
 import numpy as np
 
-from .._validation import check_float
+from .._validation import check_enum, check_float
 from ..errors import ConfigError
 from ..seeding import SeedLike, as_seed_sequence
-from ._base import PER_SAMPLE, Dataset, check_enum, check_positive_int, seed_info
+from ._base import PER_SAMPLE, Dataset, check_positive_int, seed_info
 
 __all__ = ["GeodesicKind", "folded_boxes", "geodesic_distance", "torus"]
 

@@ -6,10 +6,10 @@ from enum import StrEnum
 
 import numpy as np
 
-from .._validation import check_float
+from .._validation import check_enum, check_float
 from ..errors import ConfigError
 from ..seeding import SeedLike, as_seed_sequence
-from ._base import PER_SAMPLE, Dataset, check_enum
+from ._base import PER_SAMPLE, Dataset
 
 __all__ = ["LabelNoiseMode", "add_label_noise"]
 

@@ -110,15 +110,3 @@ def plain(value: Any) -> Any:
     if callable(value):
         return repr(value)
     return value
-
-
-def check_enum(cls: type[Enum], value: Any, name: str, owner: str) -> Any:
-    """Return ``cls(value)`` or raise ConfigError listing the allowed values."""
-    try:
-        return cls(value)
-    except ValueError:
-        choices = ", ".join(repr(m.value) for m in cls)
-        raise ConfigError(
-            f"The '{name}' parameter of {owner} must be one of {choices}. "
-            f"Got {value!r} instead."
-        ) from None

@@ -18,12 +18,11 @@ from typing import Any
 
 import numpy as np
 
-from .._validation import check_float, check_int
+from .._validation import check_enum, check_float, check_int
 from ..errors import ConfigError
 from ..hierarchy import Hierarchy
 from ._common import (
     Sampling,
-    check_enum,
     labels_from_sizes,
     materialise_head,
     plain,

@@ -36,7 +36,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 from scipy.special import expit
 
-from .._validation import check_float, check_int
+from .._validation import check_enum, check_float, check_int
 from ..errors import ConfigError, DataError
 from ..seeding import SeedLike, as_seed_sequence
 
@@ -259,9 +259,13 @@ class MLP:
             self, "n_outputs", check_int(self.n_outputs, "n_outputs", owner, low=1)
         )
         object.__setattr__(
-            self, "activation", _enum(Activation, self.activation, "activation")
+            self,
+            "activation",
+            check_enum(Activation, self.activation, "activation", "MLP"),
         )
-        object.__setattr__(self, "loss", _enum(OutputLoss, self.loss, "loss"))
+        object.__setattr__(
+            self, "loss", check_enum(OutputLoss, self.loss, "loss", "MLP")
+        )
         if not isinstance(self.bias, (bool, np.bool_)):
             raise ConfigError(
                 "The 'bias' parameter of MLP must be a bool. "
@@ -582,17 +586,6 @@ class MLP:
                 "instead."
             )
         return lab
-
-
-def _enum(cls: type[StrEnum], value: object, name: str) -> Any:
-    try:
-        return cls(value)
-    except ValueError:
-        choices = ", ".join(repr(m.value) for m in cls)
-        raise ConfigError(
-            f"The '{name}' parameter of MLP must be one of {choices}. Got {value!r} "
-            "instead."
-        ) from None
 
 
 # --------------------------------------------------------------------------------------

@@ -17,6 +17,7 @@ from enum import StrEnum
 import numpy as np
 from numpy.typing import ArrayLike
 
+from .._validation import check_enum
 from ..errors import ConfigError
 from .mlp import (
     MLP,
@@ -147,8 +148,8 @@ def empirical_ntk(
     True
     """
     owner = "empirical_ntk"
-    outputs = _enum(NTKOutputs, outputs, "outputs", owner)
-    method = _enum(NTKMethod, method, "method", owner)
+    outputs = check_enum(NTKOutputs, outputs, "outputs", owner)
+    method = check_enum(NTKMethod, method, "method", owner)
     A, B = _checked(mlp, params, X1, X2, owner)
     if method is NTKMethod.GRADIENTS:
         return _gradient_ntk(mlp, params, A, B, outputs)
@@ -179,7 +180,7 @@ def ntk_by_gradients(
     parameters :math:`P`: :math:`O(n K P)` and :math:`O(n_1 n_2 K P)`.
     """
     owner = "ntk_by_gradients"
-    outputs = _enum(NTKOutputs, outputs, "outputs", owner)
+    outputs = check_enum(NTKOutputs, outputs, "outputs", owner)
     A, B = _checked(mlp, params, X1, X2, owner)
     return _gradient_ntk(mlp, params, A, B, outputs)
 
@@ -218,17 +219,6 @@ def output_jacobian(mlp: MLP, params: MLPParams, X: ArrayLike) -> np.ndarray:
 # --------------------------------------------------------------------------------------
 # internals
 # --------------------------------------------------------------------------------------
-
-
-def _enum(cls: type[StrEnum], value: object, name: str, owner: str) -> StrEnum:
-    try:
-        return cls(value)
-    except ValueError:
-        choices = ", ".join(repr(m.value) for m in cls)
-        raise ConfigError(
-            f"The '{name}' parameter of {owner} must be one of {choices}. "
-            f"Got {value!r} instead."
-        ) from None
 
 
 def _checked(

@@ -18,7 +18,7 @@ import pandas as pd
 from numpy.typing import ArrayLike
 
 from .. import observables as obs
-from .._validation import check_float, check_int
+from .._validation import check_enum, check_float, check_int
 from ..errors import ConfigError, DataError, DivergenceError
 from ..hierarchy import Hierarchy
 from ..models._common import Sampling
@@ -224,7 +224,7 @@ def train_mlp(
     momentum = check_float(
         momentum, "momentum", _OWNER, low=0.0, high=1.0, closed="left"
     )
-    sampling = _choice(Sampling, sampling, "sampling")
+    sampling = check_enum(Sampling, sampling, "sampling", _OWNER)
     n_probes = check_int(n_probes, "n_probes", _OWNER, low=2)
     if probe_eta is not None:
         probe_eta = check_float(
@@ -322,17 +322,6 @@ def train_mlp(
 # --------------------------------------------------------------------------------------
 # validation helpers
 # --------------------------------------------------------------------------------------
-
-
-def _choice(cls: type, value: object, name: str) -> Any:
-    try:
-        return cls(value)
-    except ValueError:
-        choices = ", ".join(repr(m.value) for m in cls)
-        raise ConfigError(
-            f"The '{name}' parameter of {_OWNER} must be one of {choices}. "
-            f"Got {value!r} instead."
-        ) from None
 
 
 def _resolve_observables(observe: Any) -> tuple[Observable, ...]:
