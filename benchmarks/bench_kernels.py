@@ -41,6 +41,7 @@ from pathlib import Path
 import numba
 import numpy as np
 from numba import njit
+from report import replace_section  # benchmarks/report.py
 
 import simnet
 from simnet.kernels.hfs import hfs_sgd_steps
@@ -785,7 +786,9 @@ def header(
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="short timings (< 1 min)")
-    parser.add_argument("--out", type=Path, help="write the Markdown report here")
+    parser.add_argument(
+        "--out", type=Path, help="write the report as a section of this Markdown file"
+    )
     parser.add_argument("--seed", type=int, default=20240521)
     args = parser.parse_args(argv)
     st = QUICK if args.quick else FULL
@@ -845,9 +848,8 @@ def main(argv: list[str] | None = None) -> int:
     text = "\n".join(lines)
     print(text)
     if args.out is not None:
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.write_text(text)
-        log(f"wrote {args.out}")
+        replace_section(args.out, "kernels", text)
+        log(f"wrote the 'kernels' section of {args.out}")
     return 0
 
 

@@ -13,14 +13,14 @@
 A script, not a test: nothing asserts on time. Run from the repository root::
 
     python benchmarks/bench_ntk.py                                  # ~2 minutes
-    python benchmarks/bench_ntk.py --append benchmarks/RESULTS.md   # also append
+    python benchmarks/bench_ntk.py --out benchmarks/RESULTS.md
 
-The Markdown section goes to stdout (and is appended to ``--append``); progress goes
-to stderr. The full run needs about 6 GB of memory (the per-sample Jacobian of the
-baseline is 2000 x 135 k float64, 2.2 GB, plus a temporary of the same size). If
-``--baseline-n`` is smaller than ``--n``, the baseline is timed on that many samples
-and scaled to ``--n`` (the Jacobian linearly, its n^2 P Gram product quadratically);
-the report says so.
+The Markdown section goes to stdout (and replaces its section of ``--out``);
+progress goes to stderr. The full run needs about 6 GB of memory (the per-sample
+Jacobian of the baseline is 2000 x 135 k float64, 2.2 GB, plus a temporary of the
+same size). If ``--baseline-n`` is smaller than ``--n``, the baseline is timed on
+that many samples and scaled to ``--n`` (the Jacobian linearly, its n^2 P Gram
+product quadratically); the report says so.
 """
 
 from __future__ import annotations
@@ -38,6 +38,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from report import replace_section  # benchmarks/report.py
 
 from simnet.networks import (
     MLP,
@@ -121,7 +122,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--probes", type=int, default=1000, help="probes = targets")
     parser.add_argument("--repeat", type=int, default=5, help="calls of the fast paths")
     parser.add_argument("--seed", type=int, default=20240521)
-    parser.add_argument("--append", type=Path, help="append the report to this file")
+    parser.add_argument(
+        "--out", type=Path, help="write the report as a section of this Markdown file"
+    )
     args = parser.parse_args(argv)
     n_base = args.n if args.baseline_n is None else min(args.baseline_n, args.n)
     started, load0 = now(), load_average()
@@ -265,10 +268,9 @@ def main(argv: list[str] | None = None) -> int:
     ]
     report = "\n".join(lines)
     print(report)
-    if args.append is not None:
-        with open(args.append, "a", encoding="utf-8") as fh:
-            fh.write(report)
-        log(f"appended to {args.append}")
+    if args.out is not None:
+        replace_section(args.out, "ntk", report)
+        log(f"wrote the 'ntk' section of {args.out}")
     return 0
 
 
