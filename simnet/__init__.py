@@ -14,7 +14,14 @@ Examples
 """
 
 from . import analysis, datasets, networks, observables, plotting
-from .config import RunConfig, config_from_mapping, load_config
+from .config import (
+    MLPRunConfig,
+    RunConfig,
+    config_from_mapping,
+    load_config,
+    load_mlp_config,
+    mlp_config_from_mapping,
+)
 from .errors import ConfigError, DataError, DivergenceError, HierarchyError, SimnetError
 from .hierarchy import PRESETS, Hierarchy
 from .models import (
@@ -47,6 +54,7 @@ __all__ = [
     "ImpactMatrix",
     "Integrator",
     "LESDEModel",
+    "MLPRunConfig",
     "NoiseKind",
     "Observable",
     "OdeMethod",
@@ -62,6 +70,8 @@ __all__ = [
     "config_from_mapping",
     "datasets",
     "load_config",
+    "load_mlp_config",
+    "mlp_config_from_mapping",
     "networks",
     "observables",
     "plotting",

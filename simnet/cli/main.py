@@ -7,6 +7,11 @@ Commands
     Load a run configuration (:func:`simnet.config.load_config`), simulate it, save
     the :class:`~simnet.RunResult` to ``DIR`` with a copy of the configuration as
     ``config.toml``, and draw PNG figures when matplotlib is installed.
+``simnet mlp CONFIG.toml [--out DIR] [--seed N] [--steps N] [--format F] [--quiet]
+[--no-plots]``
+    The real-network baseline: load an MLP configuration
+    (:func:`simnet.config.load_mlp_config`), train the numpy MLP on its dataset and
+    write the same result folder as ``simulate``.
 ``simnet hierarchy show FILE_OR_PRESET``
     Draw a hierarchy and print its LCA-depth matrix.
 ``simnet hierarchy validate FILE``
@@ -29,14 +34,21 @@ import importlib.util
 import sys
 import time
 import tomllib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from .. import __version__
-from ..config import RunConfig, config_from_mapping, load_config
+from ..config import (
+    MLPRunConfig,
+    RunConfig,
+    config_from_mapping,
+    load_config,
+    load_mlp_config,
+)
 from ..errors import SimnetError
 from ..hierarchy import PRESETS, Hierarchy
 from ..io import atomic_write, atomic_write_text
@@ -135,27 +147,23 @@ def build_parser() -> argparse.ArgumentParser:
         description="Run a TOML run configuration (see examples/*.toml) and save the "
         "result, a copy of the configuration and PNG figures to a folder.",
     )
-    sim.add_argument("config", metavar="CONFIG.toml", help="the run configuration")
-    sim.add_argument(
-        "--out",
-        metavar="DIR",
-        help="output folder (default: ./simnet-<config name>); an existing folder "
-        "must be empty or hold an earlier result",
-    )
-    sim.add_argument(
-        "--seed", type=_nonnegative_int, metavar="N", help="override run.seed"
-    )
-    sim.add_argument(
-        "--steps", type=_nonnegative_int, metavar="N", help="override run.steps"
-    )
-    sim.add_argument(
-        "--format",
-        choices=[f.value for f in TableFormat],
-        default=TableFormat.AUTO.value,
-        help="table file format (auto: parquet when pyarrow is installed, else csv)",
-    )
-    _add_quiet_and_plots(sim)
+    _add_run_arguments(sim, "the run configuration", "override run.seed")
     sim.set_defaults(handler=_run_simulate)
+
+    mlp = commands.add_parser(
+        "mlp",
+        help="train a numpy MLP baseline from a TOML configuration",
+        description="Train the numpy MLP of a TOML MLP configuration (see "
+        "examples/mlp_*.toml) on its dataset, recording the simulator's observables, "
+        "and save the result, a copy of the configuration and PNG figures to a "
+        "folder, as 'simnet simulate' does.",
+    )
+    _add_run_arguments(
+        mlp,
+        "the MLP configuration",
+        "override run.seed (the dataset follows unless data.seed is set)",
+    )
+    mlp.set_defaults(handler=_run_mlp)
 
     hier = commands.add_parser(
         "hierarchy",
@@ -207,6 +215,30 @@ def build_parser() -> argparse.ArgumentParser:
     _add_quiet_and_plots(demo)
     demo.set_defaults(handler=_run_demo)
     return parser
+
+
+def _add_run_arguments(
+    parser: argparse.ArgumentParser, config_help: str, seed_help: str
+) -> None:
+    """The arguments shared by ``simulate`` and ``mlp``."""
+    parser.add_argument("config", metavar="CONFIG.toml", help=config_help)
+    parser.add_argument(
+        "--out",
+        metavar="DIR",
+        help="output folder (default: ./simnet-<config name>); an existing folder "
+        "must be empty or hold an earlier result",
+    )
+    parser.add_argument("--seed", type=_nonnegative_int, metavar="N", help=seed_help)
+    parser.add_argument(
+        "--steps", type=_nonnegative_int, metavar="N", help="override run.steps"
+    )
+    parser.add_argument(
+        "--format",
+        choices=[f.value for f in TableFormat],
+        default=TableFormat.AUTO.value,
+        help="table file format (auto: parquet when pyarrow is installed, else csv)",
+    )
+    _add_quiet_and_plots(parser)
 
 
 def _add_quiet_and_plots(parser: argparse.ArgumentParser) -> None:
@@ -267,49 +299,109 @@ def _os_message(exc: OSError) -> str:
     return str(exc)
 
 
-# ---------------------------------------------------------------------- simulate
+# ---------------------------------------------------------------------- simulate, mlp
 def _run_simulate(args: argparse.Namespace) -> int:
+    run = _prepare_run(args, load_config)
+    cfg: RunConfig = run.config
+    result = cfg.simulate(progress=_progress(args))
+    written = _save_run(result, run, args)
+    if not args.quiet:
+        model = str(result.config.get("model", type(cfg.model).__name__))
+        _print_report(
+            f"simulated the {model} model for {cfg.steps} steps in "
+            f"{_seconds(result):.1f} s (seed {cfg.seed})",
+            result,
+            written,
+        )
+    return 0
+
+
+def _run_mlp(args: argparse.Namespace) -> int:
+    run = _prepare_run(args, load_mlp_config)
+    cfg: MLPRunConfig = run.config
+    result = cfg.train(progress=_progress(args))
+    written = _save_run(result, run, args)
+    if not args.quiet:
+        mlp, ds = cfg.mlp, cfg.dataset
+        sizes = "-".join(str(n) for n in mlp.layer_sizes)
+        _print_report(
+            f"trained a {sizes} {mlp.activation.value} MLP ({mlp.loss.value} loss) on "
+            f"{ds.n_samples} samples of {ds.n_classes} classes (data.kind = "
+            f"'{cfg.data.get('kind')}') for {cfg.steps} steps in "
+            f"{_seconds(result):.1f} s (seed {cfg.seed})",
+            result,
+            written,
+        )
+    return 0
+
+
+@dataclasses.dataclass(frozen=True)
+class _PreparedRun:
+    """A validated configuration, where its result goes, and how."""
+
+    config: Any
+    config_path: Path
+    overrides: dict[str, int]
+    out: Path
+    table_format: str
+
+
+def _prepare_run(args: argparse.Namespace, load: Callable[..., Any]) -> _PreparedRun:
+    """Load the configuration with the ``--steps``/``--seed`` overrides, and check
+    the output folder and table format before anything runs."""
     config_path = Path(args.config)
-    cfg = load_config(config_path)
     overrides = {
         name: getattr(args, name)
         for name in ("steps", "seed")
         if getattr(args, name) is not None
     }
-    cfg = dataclasses.replace(cfg, **overrides)
+    cfg = load(
+        config_path, overrides={f"run.{name}": v for name, v in overrides.items()}
+    )
     out = Path(args.out) if args.out else Path(f"simnet-{config_path.stem}")
     _check_output_dir(out, out / "metadata.json")
-    table_format = _table_format(args.format)
+    return _PreparedRun(cfg, config_path, overrides, out, _table_format(args.format))
 
-    result = cfg.simulate(progress=False if args.quiet else None)
-    result.save(out, format=table_format)
-    text = config_path.read_text(encoding="utf-8")
-    if overrides:
-        given = " ".join(f"--{k} {v}" for k, v in overrides.items())
+
+def _progress(args: argparse.Namespace) -> bool | None:
+    """No progress bar with ``--quiet``; else one on a terminal."""
+    return False if args.quiet else None
+
+
+def _seconds(result: RunResult) -> float:
+    return float(result.metadata.get("seconds_total", float("nan")))
+
+
+def _save_run(
+    result: RunResult, run: _PreparedRun, args: argparse.Namespace
+) -> list[tuple[str, str]]:
+    """Save the result, a copy of the configuration (with a note on the overrides)
+    and the figures; return what was written, for :func:`_print_written`."""
+    out = run.out
+    result.save(out, format=run.table_format)
+    text = run.config_path.read_text(encoding="utf-8")
+    if run.overrides:
+        given = " ".join(f"--{k} {v}" for k, v in run.overrides.items())
         text = (
-            f"# simnet simulate ran this configuration with {given}; these "
+            f"# simnet {args.command} ran this configuration with {given}; these "
             "command-line values override the ones below.\n" + text
         )
     atomic_write_text(out / "config.toml", text)
     plots = [] if args.no_plots else _write_plots(result, out / "plots")
+    return [
+        (str(out), f"result (tables: {_table_names(out)})"),
+        (str(out / "config.toml"), "configuration"),
+        *_plot_entries(plots, args.no_plots),
+    ]
 
-    if not args.quiet:
-        model = str(result.config.get("model", type(cfg.model).__name__))
-        print(
-            f"simulated the {model} model for {cfg.steps} steps in "
-            f"{result.metadata.get('seconds_total', float('nan')):.1f} s "
-            f"(seed {cfg.seed})"
-        )
-        for line in _metric_lines(result):
-            print("  " + line)
-        _print_written(
-            [
-                (str(out), f"result (tables: {_table_names(out)})"),
-                (str(out / "config.toml"), "configuration"),
-                *_plot_entries(plots, args.no_plots),
-            ]
-        )
-    return 0
+
+def _print_report(
+    headline: str, result: RunResult, written: list[tuple[str, str]]
+) -> None:
+    print(headline)
+    for line in _metric_lines(result):
+        print("  " + line)
+    _print_written(written)
 
 
 def _table_format(value: str) -> str:
@@ -465,7 +557,7 @@ def _run_demo(args: argparse.Namespace) -> int:
             f"steps, {cfg.model.n_samples} samples (first run compiles the kernels)"
         )
     started = time.perf_counter()
-    result = cfg.simulate(progress=False if args.quiet else None)
+    result = cfg.simulate(progress=_progress(args))
     seconds = time.perf_counter() - started
 
     result.save(out / "result")
