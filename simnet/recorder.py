@@ -84,6 +84,115 @@ def resolve_observables(observe, runner: Runner) -> tuple[Observable, ...]:
     return tuple(out)
 
 
+class TableRows:
+    """Long-format rows of the recorded tables, by table name.
+
+    Shared by the simulator's :class:`Recorder` and ``simnet.networks.train_mlp`` so
+    that both write the same tables with the same columns.
+    """
+
+    def __init__(self, class_names: tuple[str, ...], lca: np.ndarray):
+        self.classes = np.array(class_names, dtype=object)
+        self.lca = lca
+        self.k = len(class_names)
+        self.rows: dict[str, list[pd.DataFrame]] = {}
+
+    def add(self, name: str, frame: pd.DataFrame) -> None:
+        self.rows.setdefault(name, []).append(frame)
+
+    def metrics(self, step: int, time: float, values: dict[str, float]) -> None:
+        """One row per scalar observable (table ``metrics``)."""
+        if values:
+            self.add(
+                "metrics",
+                pd.DataFrame(
+                    {
+                        "step": step,
+                        "time": time,
+                        "observable": list(values),
+                        "value": np.array(list(values.values()), dtype=np.float64),
+                    }
+                ),
+            )
+
+    def impact(self, step: int, time: float, e: np.ndarray) -> None:
+        """The K x K impact matrix (``impact``) and its curve by LCA depth
+        (``elasticity_curve``)."""
+        a, b = np.meshgrid(np.arange(self.k), np.arange(self.k), indexing="ij")
+        self.add(
+            "impact",
+            pd.DataFrame(
+                {
+                    "step": step,
+                    "time": time,
+                    "class_a": self.classes[a.ravel()],
+                    "class_b": self.classes[b.ravel()],
+                    "lca_depth": self.lca.ravel(),
+                    "value": e.ravel(),
+                }
+            ),
+        )
+        curve = obs.elasticity_curve(e, self.lca)
+        curve.insert(0, "time", time)
+        curve.insert(0, "step", step)
+        self.add("elasticity_curve", curve)
+
+    def class_means(self, step: int, time: float, means: np.ndarray) -> None:
+        """Class-mean logits, one row per (class, coordinate) (``class_means``)."""
+        c, j = np.meshgrid(np.arange(self.k), np.arange(means.shape[1]), indexing="ij")
+        self.add(
+            "class_means",
+            pd.DataFrame(
+                {
+                    "step": step,
+                    "time": time,
+                    "class": self.classes[c.ravel()],
+                    "coordinate": j.ravel(),
+                    "value": means.ravel(),
+                }
+            ),
+        )
+
+    def similarity(
+        self,
+        step: int,
+        time: float,
+        sample_i: np.ndarray,
+        sample_j: np.ndarray,
+        class_i: np.ndarray,
+        class_j: np.ndarray,
+        s_rel: np.ndarray,
+        s_ker: np.ndarray,
+    ) -> None:
+        """He & Su's similarities on probe pairs (``similarity``)."""
+        self.add(
+            "similarity",
+            pd.DataFrame(
+                {
+                    "step": step,
+                    "time": time,
+                    "sample_i": sample_i,
+                    "sample_j": sample_j,
+                    "class_i": self.classes[class_i],
+                    "class_j": self.classes[class_j],
+                    "lca_depth": self.lca[class_i, class_j],
+                    "s_rel": s_rel,
+                    "s_ker": s_ker,
+                }
+            ),
+        )
+
+    def tables(self) -> dict[str, pd.DataFrame]:
+        out = {}
+        for name, frames in self.rows.items():
+            df = pd.concat(frames, ignore_index=True)
+            for col in ("class", "class_a", "class_b", "class_i", "class_j"):
+                if col in df:
+                    df[col] = df[col].astype(str)
+            out[name] = df
+        return out
+
+
 class Recorder:
     """Accumulate rows for each table; ``tables()`` returns tidy DataFrames."""
 
@@ -98,10 +207,8 @@ class Recorder:
         self.runner = runner
         self.observables = observables
         h = runner.hierarchy
-        self.classes = np.array(h.classes, dtype=object)
-        self.lca = h.lca_depth_matrix()
         self.k = h.n_classes
-        self.rows: dict[str, list[pd.DataFrame]] = {}
+        self.out = TableRows(h.classes, h.lca_depth_matrix())
         self.probes = (
             self._choose_probes(probe_rng, n_probes)
             if Observable.SIMILARITY in observables
@@ -118,9 +225,6 @@ class Recorder:
             take = min(per_class, members.shape[0])
             chosen.append(np.sort(rng.choice(members, size=take, replace=False)))
         return np.concatenate(chosen)
-
-    def _add(self, name: str, frame: pd.DataFrame) -> None:
-        self.rows.setdefault(name, []).append(frame)
 
     def record(self) -> None:
         """Record every selected observable at the runner's current step.
@@ -156,47 +260,15 @@ class Recorder:
         if Observable.IMPACT in self.observables:
             e = r.impact()
             metrics["intra_inter_ratio"] = obs.intra_inter_ratio(e)
-            a, b = np.meshgrid(np.arange(self.k), np.arange(self.k), indexing="ij")
-            self._add(
-                "impact",
-                pd.DataFrame(
-                    {
-                        "step": step,
-                        "time": time,
-                        "class_a": self.classes[a.ravel()],
-                        "class_b": self.classes[b.ravel()],
-                        "lca_depth": self.lca.ravel(),
-                        "value": e.ravel(),
-                    }
-                ),
-            )
-            curve = obs.elasticity_curve(e, self.lca)
-            curve.insert(0, "time", time)
-            curve.insert(0, "step", step)
-            self._add("elasticity_curve", curve)
+            self.out.impact(step, time, e)
         if Observable.CLASS_MEANS in self.observables:
-            means = obs.class_means(z, labels, self.k)
-            c, j = np.meshgrid(
-                np.arange(self.k), np.arange(means.shape[1]), indexing="ij"
-            )
-            self._add(
-                "class_means",
-                pd.DataFrame(
-                    {
-                        "step": step,
-                        "time": time,
-                        "class": self.classes[c.ravel()],
-                        "coordinate": j.ravel(),
-                        "value": means.ravel(),
-                    }
-                ),
-            )
+            self.out.class_means(step, time, obs.class_means(z, labels, self.k))
         if Observable.SIMILARITY in self.observables:
-            self._add("similarity", self._similarity(step, time))
+            self._similarity(step, time)
         if Observable.FEATURE_COUNT in self.observables:
             lam, depth = r.amounts()
             neff = obs.effective_feature_count(lam, depth)
-            self._add(
+            self.out.add(
                 "feature_count",
                 pd.DataFrame(
                     {
@@ -207,26 +279,14 @@ class Recorder:
                     }
                 ),
             )
-        if metrics:
-            self._add(
-                "metrics",
-                pd.DataFrame(
-                    {
-                        "step": step,
-                        "time": time,
-                        "observable": list(metrics),
-                        "value": np.array(list(metrics.values()), dtype=np.float64),
-                    }
-                ),
-            )
+        self.out.metrics(step, time, metrics)
 
-    def _similarity(self, step: int, time: float) -> pd.DataFrame:
+    def _similarity(self, step: int, time: float) -> None:
         """S_rel = |dz_j| / |dz_i| and S_ker = -<dz_j, r_i> / |r_i|^2 for probe
         pairs."""
         r = self.runner
         probes = self.probes
         labels = r.labels
-        frames = []
         for i in probes:
             dz, res = r.probe(int(i), probes)
             norms = np.linalg.norm(dz, axis=1)
@@ -237,29 +297,16 @@ class Recorder:
             s_rel = norms / own if own > 0 else nan
             s_ker = -(dz @ res) / rr if rr > 0 else nan
             targets = probes[keep]
-            frames.append(
-                pd.DataFrame(
-                    {
-                        "step": step,
-                        "time": time,
-                        "sample_i": int(i),
-                        "sample_j": targets,
-                        "class_i": self.classes[labels[i]],
-                        "class_j": self.classes[labels[targets]],
-                        "lca_depth": self.lca[labels[i], labels[targets]],
-                        "s_rel": s_rel[keep],
-                        "s_ker": s_ker[keep],
-                    }
-                )
+            self.out.similarity(
+                step,
+                time,
+                np.full(targets.shape[0], int(i)),
+                targets,
+                np.full(targets.shape[0], labels[i]),
+                labels[targets],
+                s_rel[keep],
+                s_ker[keep],
             )
-        return pd.concat(frames, ignore_index=True)
 
     def tables(self) -> dict[str, pd.DataFrame]:
-        out = {}
-        for name, frames in self.rows.items():
-            df = pd.concat(frames, ignore_index=True)
-            for col in ("class", "class_a", "class_b", "class_i", "class_j"):
-                if col in df:
-                    df[col] = df[col].astype(str)
-            out[name] = df
-        return out
+        return self.out.tables()

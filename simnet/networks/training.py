@@ -23,7 +23,7 @@ from ..errors import ConfigError, DataError, DivergenceError
 from ..hierarchy import Hierarchy
 from ..models._common import Sampling
 from ..progress import progress_bar
-from ..recorder import Observable
+from ..recorder import Observable, TableRows
 from ..recording import RecordSchedule, as_record_schedule
 from ..results import SEED_ENTROPY_KEY, RunResult, package_versions
 from ..runners.sampling import BatchSampler
@@ -451,17 +451,12 @@ class _Recorder:
         probe_eta: float | None,
     ):
         self.mlp, self.X, self.y, self.lr = mlp, X, y, lr
-        self.classes = np.array(names, dtype=object)
         self.k = len(names)
-        self.lca = lca
+        self.out = TableRows(names, lca)
         self.observables = observables
         self.probe_idx = probe_idx
         self.ntk_idx = ntk_idx
         self.probe_eta = probe_eta
-        self.rows: dict[str, list[pd.DataFrame]] = {}
-
-    def _add(self, name: str, frame: pd.DataFrame) -> None:
-        self.rows.setdefault(name, []).append(frame)
 
     def record(self, params: MLPParams, step: int) -> None:
         with np.errstate(all="ignore"):
@@ -490,53 +485,12 @@ class _Recorder:
         if Observable.IMPACT in self.observables:
             e = self._impact(params)
             metrics["intra_inter_ratio"] = obs.intra_inter_ratio(e)
-            a, b = np.meshgrid(np.arange(K), np.arange(K), indexing="ij")
-            self._add(
-                "impact",
-                pd.DataFrame(
-                    {
-                        "step": step,
-                        "time": time,
-                        "class_a": self.classes[a.ravel()],
-                        "class_b": self.classes[b.ravel()],
-                        "lca_depth": self.lca.ravel(),
-                        "value": e.ravel(),
-                    }
-                ),
-            )
-            curve = obs.elasticity_curve(e, self.lca)
-            curve.insert(0, "time", time)
-            curve.insert(0, "step", step)
-            self._add("elasticity_curve", curve)
+            self.out.impact(step, time, e)
         if Observable.CLASS_MEANS in self.observables:
-            means = obs.class_means(z, y, K)
-            c, j = np.meshgrid(np.arange(K), np.arange(means.shape[1]), indexing="ij")
-            self._add(
-                "class_means",
-                pd.DataFrame(
-                    {
-                        "step": step,
-                        "time": time,
-                        "class": self.classes[c.ravel()],
-                        "coordinate": j.ravel(),
-                        "value": means.ravel(),
-                    }
-                ),
-            )
+            self.out.class_means(step, time, obs.class_means(z, y, K))
         if Observable.SIMILARITY in self.observables:
-            self._add("similarity", self._similarity(params, step, time))
-        if metrics:
-            self._add(
-                "metrics",
-                pd.DataFrame(
-                    {
-                        "step": step,
-                        "time": time,
-                        "observable": list(metrics),
-                        "value": np.array(list(metrics.values()), dtype=np.float64),
-                    }
-                ),
-            )
+            self._similarity(params, step, time)
+        self.out.metrics(step, time, metrics)
 
     def _impact(self, params: MLPParams) -> np.ndarray:
         """Class-level traced NTK over distinct pairs, / outputs, times lr."""
@@ -551,7 +505,7 @@ class _Recorder:
         e = sums / pairs * (self.lr / self.mlp.n_outputs)
         return np.triu(e) + np.triu(e, 1).T
 
-    def _similarity(self, params: MLPParams, step: int, time: float) -> pd.DataFrame:
+    def _similarity(self, params: MLPParams, step: int, time: float) -> None:
         probes = self.probe_idx
         sim = _probe(
             self.mlp,
@@ -564,27 +518,16 @@ class _Recorder:
         )
         n_p = probes.shape[0]
         ii, jj = np.nonzero(~np.eye(n_p, dtype=bool))
-        ci, cj = self.y[probes[ii]], self.y[probes[jj]]
-        return pd.DataFrame(
-            {
-                "step": step,
-                "time": time,
-                "sample_i": probes[ii],
-                "sample_j": probes[jj],
-                "class_i": self.classes[ci],
-                "class_j": self.classes[cj],
-                "lca_depth": self.lca[ci, cj],
-                "s_rel": sim.s_rel[ii, jj],
-                "s_ker": sim.s_ker[ii, jj],
-            }
+        self.out.similarity(
+            step,
+            time,
+            probes[ii],
+            probes[jj],
+            self.y[probes[ii]],
+            self.y[probes[jj]],
+            sim.s_rel[ii, jj],
+            sim.s_ker[ii, jj],
         )
 
     def tables(self) -> dict[str, pd.DataFrame]:
-        out = {}
-        for name, frames in self.rows.items():
-            df = pd.concat(frames, ignore_index=True)
-            for col in ("class", "class_a", "class_b", "class_i", "class_j"):
-                if col in df:
-                    df[col] = df[col].astype(str)
-            out[name] = df
-        return out
+        return self.out.tables()
