@@ -25,12 +25,10 @@ of several calls of ``time.perf_counter`` after the numba kernels have been comp
 from __future__ import annotations
 
 import argparse
-import datetime as _dt
 import math
 import os
 import platform
 import shlex
-import subprocess
 import sys
 import time
 from collections.abc import Callable
@@ -41,7 +39,13 @@ from pathlib import Path
 import numba
 import numpy as np
 from numba import njit
-from report import replace_section  # benchmarks/report.py
+from report import (  # benchmarks/report.py
+    cpu_model,
+    git_head,
+    load_average,
+    now,
+    replace_section,
+)
 
 import simnet
 from simnet.kernels.hfs import hfs_sgd_steps
@@ -564,36 +568,6 @@ def bench_ode(st: Settings, seed: int) -> list[dict]:
 
 
 # ---------------------------------------------------------------------- report
-def cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown"
-
-
-def now() -> str:
-    """The output of ``date`` (UTC), or the same from Python if it is missing."""
-    try:
-        out = subprocess.run(["date", "-u"], capture_output=True, text=True, check=True)
-        return out.stdout.strip()
-    except (OSError, subprocess.CalledProcessError):
-        return _dt.datetime.now(_dt.UTC).strftime("%a %b %d %H:%M:%S UTC %Y")
-
-
-def git_head() -> str:
-    try:
-        out = subprocess.run(
-            ["git", "-C", str(REPO), "rev-parse", "--short", "HEAD"],
-            capture_output=True,
-            text=True,
-            check=True,
-        )
-        return out.stdout.strip()
-    except (OSError, subprocess.CalledProcessError):
-        return "unknown"
 
 
 def us(seconds: float) -> str:
@@ -745,13 +719,6 @@ def ode_table(rows: list[dict]) -> list[str]:
             f"{us(r['numpy'])} | {r['numpy'] / r['kernel']:.0f}x |"
         )
     return [*out, ""]
-
-
-def load_average() -> str:
-    try:
-        return " / ".join(f"{v:.2f}" for v in os.getloadavg())
-    except OSError:
-        return "unknown"
 
 
 def header(

@@ -26,11 +26,9 @@ product quadratically); the report says so.
 from __future__ import annotations
 
 import argparse
-import datetime as _dt
 import os
 import platform
 import shlex
-import subprocess
 import sys
 import time
 from collections.abc import Callable
@@ -38,7 +36,13 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from report import replace_section  # benchmarks/report.py
+from report import (  # benchmarks/report.py
+    cpu_model,
+    git_head,
+    load_average,
+    now,
+    replace_section,
+)
 
 from simnet.networks import (
     MLP,
@@ -60,40 +64,6 @@ def best_of(fn: Callable[[], Any], repeat: int) -> tuple[float, Any]:
         out = fn()
         best = min(best, time.perf_counter() - t0)
     return best, out
-
-
-def cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown"
-
-
-def now() -> str:
-    return _dt.datetime.now(_dt.UTC).strftime("%a %b %d %H:%M:%S UTC %Y")
-
-
-def git_head() -> str:
-    try:
-        out = subprocess.run(
-            ["git", "-C", str(REPO), "rev-parse", "--short", "HEAD"],
-            capture_output=True,
-            text=True,
-            check=True,
-        )
-        return out.stdout.strip()
-    except (OSError, subprocess.CalledProcessError):
-        return "unknown"
-
-
-def load_average() -> str:
-    try:
-        return " / ".join(f"{v:.2f}" for v in os.getloadavg())
-    except OSError:
-        return "unknown"
 
 
 def blas_threads() -> str:
