@@ -19,3 +19,15 @@ def test_readme_opens_with_the_two_commands_and_ci_runs_the_test_command():
     assert "pytest" in install_and_test
     ci = (ROOT / ".ci" / "run").read_text()
     assert install_and_test in ci.splitlines()
+
+
+def test_readme_python_examples_run(tmp_path, monkeypatch):
+    """Every ```python block of the README runs as written (in a scratch folder)."""
+    text = (ROOT / "README.md").read_text()
+    blocks = re.findall(r"```python\n(.*?)```", text, flags=re.S)
+    assert blocks
+    monkeypatch.chdir(tmp_path)
+    namespace: dict = {}
+    for block in blocks:
+        exec(compile(block, "README.md", "exec"), namespace)
+    assert (tmp_path / "run-1" / "metadata.json").is_file()
