@@ -13,7 +13,7 @@ Examples
 ['elasticity_curve', 'impact', 'metrics']
 """
 
-from . import analysis, datasets, networks, observables, plotting
+from . import analysis, datasets, networks, observables, plotting, theory
 from .config import (
     MLPRunConfig,
     RunConfig,
@@ -76,4 +76,5 @@ __all__ = [
     "observables",
     "plotting",
     "simulate",
+    "theory",
 ]

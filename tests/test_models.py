@@ -13,10 +13,10 @@ from strategies import hierarchies, seeds
 import simnet
 from simnet import HFSModel, Hierarchy, ImpactMatrix, LESDEModel, PowerLaw
 from simnet.kernels.hfs import hfs_sgd_steps
-from simnet.models.lesde import identity_ode_solution, projected_ode_coordinates
 from simnet.runners.hfs import HFSRunner
 from simnet.runners.lesde import LESDERunner
 from simnet.seeding import spawn_generators
+from simnet.theory.le_ode import identity_ode_solution, projected_ode_coordinates
 
 STREAMS = ("init", "sampling", "noise", "probes")
 

@@ -38,8 +38,6 @@ __all__ = [
     "NoiseKind",
     "OdeMethod",
     "Surrogate",
-    "identity_ode_solution",
-    "projected_ode_coordinates",
 ]
 
 _OWNER = "LESDEModel"
@@ -304,43 +302,3 @@ class LESDEModel:
                 out[f.name] = plain(getattr(self, f.name))
         out["p"] = self._p
         return out
-
-
-def identity_ode_solution(m0: np.ndarray, a: float, b: float) -> np.ndarray:
-    """Closed form of the I-model LE-ODE with the two-parameter impact matrix.
-
-    Parameters
-    ----------
-    m0 : ndarray, shape (K, p)
-        Class means at time 0.
-    a, b : float
-        Integrated impacts A(t) = int_0^t alpha and B(t) = int_0^t beta.
-
-    Returns
-    -------
-    ndarray, shape (K, p)
-        ``m(t) = exp((A - B)/K) [I + ((exp(B) - 1)/K) 1 1^T] m0``.
-
-    Notes
-    -----
-    ``dm/dt = (1/K) E(t) m`` with ``E = (alpha - beta) I + beta 1 1^T``; all E(t)
-    commute, so ``m(t) = exp((1/K) int E) m0`` (Zhang, Wang & Su 2021, section 1.6 of
-    the dossier).
-    """
-    m0 = np.asarray(m0, dtype=np.float64)
-    k = m0.shape[0]
-    mix = np.eye(k) + (np.expm1(b) / k) * np.ones((k, k))
-    return np.exp((a - b) / k) * (mix @ m0)
-
-
-def projected_ode_coordinates(s0: np.ndarray, a: float, b: float) -> np.ndarray:
-    """Closed form of the L-model LE-ODE in coordinates ``s_k = <m_k, d_k>/|d_k|^2``.
-
-    ``ds/dt = (1/K)[(alpha + beta/(K-1)) I - (beta/(K-1)) 1 1^T] s``: the mean of s
-    (the ETF d-mode) grows like ``exp((A - B)/K)`` and the rest (f-modes) like
-    ``exp((A + B/(K-1))/K)``.
-    """
-    s0 = np.asarray(s0, dtype=np.float64)
-    k = s0.shape[0]
-    mean = s0.mean(axis=0)
-    return np.exp((a - b) / k) * mean + np.exp((a + b / (k - 1)) / k) * (s0 - mean)
