@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from typing import Any
 
 import numpy as np
@@ -10,46 +11,54 @@ from ..errors import ConfigError, DivergenceError
 from ..hierarchy import Hierarchy
 
 
-class Runner:
-    """Base class. Subclasses implement :meth:`advance` and the probes."""
+class Runner(ABC):
+    """Base class: owns one simulation's state and advances it through a kernel."""
 
     hierarchy: Hierarchy
     step: int
     has_samples: bool = True
     has_amounts: bool = False
 
-    def advance(self, n_steps: int) -> None:  # pragma: no cover - abstract
-        raise NotImplementedError
+    @abstractmethod
+    def advance(self, n_steps: int) -> None:
+        """Run ``n_steps`` steps in place; raise DivergenceError on NaN/inf."""
 
     def time(self) -> float:
         return float(self.step)
 
-    def features(self) -> np.ndarray:  # pragma: no cover - abstract
-        raise NotImplementedError
+    @abstractmethod
+    def features(self) -> np.ndarray:
+        """All particles, shape (n, p)."""
 
-    def logits(self, features: np.ndarray) -> np.ndarray:  # pragma: no cover - abstract
-        raise NotImplementedError
+    @abstractmethod
+    def logits(self, features: np.ndarray) -> np.ndarray:
+        """Logits of the given features, shape (n, K)."""
 
     @property
-    def labels(self) -> np.ndarray:  # pragma: no cover - abstract
-        raise NotImplementedError
+    @abstractmethod
+    def labels(self) -> np.ndarray:
+        """Class index of each particle."""
 
-    def impact(self) -> np.ndarray:  # pragma: no cover - abstract
-        raise NotImplementedError
+    @abstractmethod
+    def impact(self) -> np.ndarray:
+        """The K x K impact matrix at the current state."""
 
+    @abstractmethod
     def probe(self, i: int, targets: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Logit changes at ``targets`` after one plain SGD step on sample ``i``,
         and the logit-space loss gradient r_i = softmax(z_i) - e_{c_i}."""
-        raise NotImplementedError  # pragma: no cover - abstract
 
-    def amounts(self) -> tuple[np.ndarray, np.ndarray]:  # pragma: no cover - abstract
-        raise NotImplementedError
+    def amounts(self) -> tuple[np.ndarray, np.ndarray]:
+        """Node amounts and depths (models with amounts only: ``has_amounts``)."""
+        raise ConfigError(f"{type(self).__name__} has no node amounts")
 
-    def final_state(self) -> dict[str, np.ndarray]:  # pragma: no cover - abstract
-        raise NotImplementedError
+    @abstractmethod
+    def final_state(self) -> dict[str, np.ndarray]:
+        """Arrays saved with the result."""
 
-    def likely_cause(self) -> str:  # pragma: no cover - abstract
-        raise NotImplementedError
+    @abstractmethod
+    def likely_cause(self) -> str:
+        """A sentence naming the rate that most likely made the run diverge."""
 
     def diverged(self, step: int, what: str) -> DivergenceError:
         return DivergenceError(
