@@ -531,19 +531,9 @@ def kernel_ridge_loo_sensitivities(
     C_{:,i})\,\alpha_i / C_{ii}`. With the linear kernel this equals ridge.
     """
     owner = "kernel_ridge_loo_sensitivities"
-    X = _as_matrix(X, "X", owner)
-    n = X.shape[0]
-    Y = _as_targets(y, n, "y", owner)
-    lam = check_float(lam, "lam", owner, low=0.0, closed="neither")
-    kind = check_enum(Kernel, kernel, "kernel", owner)
-    g = (
-        1.0 / X.shape[1]
-        if gamma is None
-        else check_float(gamma, "gamma", owner, low=0.0, closed="neither")
+    X, Y, n, lam, kind, g, degree, Xe, Ye, same, idx = _kernel_problem(
+        X, y, lam, kernel, gamma, degree, X_eval, y_eval, removed_idx, owner
     )
-    degree = check_int(degree, "degree", owner, low=1)
-    Xe, Ye, same = _eval_set(X, Y, X_eval, y_eval, owner)
-    idx = _removed(removed_idx, n, owner)
     K = _gram(X, X, kind, g, degree)
     Ke = K if same else _gram(Xe, X, kind, g, degree)
     C = np.linalg.inv(K + lam * n * np.eye(n))
@@ -677,19 +667,9 @@ def rkhs_stability_constants(
         As :func:`kernel_ridge_loo_sensitivities`.
     """
     owner = "rkhs_stability_constants"
-    X = _as_matrix(X, "X", owner)
-    n = X.shape[0]
-    Y = _as_targets(y, n, "y", owner)
-    lam = check_float(lam, "lam", owner, low=0.0, closed="neither")
-    kind = check_enum(Kernel, kernel, "kernel", owner)
-    g = (
-        1.0 / X.shape[1]
-        if gamma is None
-        else check_float(gamma, "gamma", owner, low=0.0, closed="neither")
+    X, Y, n, lam, kind, g, degree, Xe, Ye, same, idx = _kernel_problem(
+        X, y, lam, kernel, gamma, degree, X_eval, y_eval, removed_idx, owner
     )
-    degree = check_int(degree, "degree", owner, low=1)
-    Xe, Ye, same = _eval_set(X, Y, X_eval, y_eval, owner)
-    idx = _removed(removed_idx, n, owner)
 
     def diag(P: np.ndarray) -> np.ndarray:
         return np.array([_gram(p[None], p[None], kind, g, degree)[0, 0] for p in P])
@@ -1270,3 +1250,32 @@ def mlp_loo_sensitivities(
         n_train=n,
         method="retrain",
     )
+
+
+def _kernel_problem(
+    X: Any,
+    y: Any,
+    lam: Any,
+    kernel: Any,
+    gamma: Any,
+    degree: Any,
+    X_eval: Any,
+    y_eval: Any,
+    removed_idx: Any,
+    owner: str,
+) -> tuple:
+    """Validate the arguments shared by the kernel-ridge functions, once."""
+    X = _as_matrix(X, "X", owner)
+    n = X.shape[0]
+    Y = _as_targets(y, n, "y", owner)
+    lam = check_float(lam, "lam", owner, low=0.0, closed="neither")
+    kind = check_enum(Kernel, kernel, "kernel", owner)
+    g = (
+        1.0 / X.shape[1]
+        if gamma is None
+        else check_float(gamma, "gamma", owner, low=0.0, closed="neither")
+    )
+    degree = check_int(degree, "degree", owner, low=1)
+    Xe, Ye, same = _eval_set(X, Y, X_eval, y_eval, owner)
+    idx = _removed(removed_idx, n, owner)
+    return X, Y, n, lam, kind, g, degree, Xe, Ye, same, idx
