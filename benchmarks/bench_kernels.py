@@ -270,6 +270,7 @@ class HFSKernelRun:
             0.0,
             s.head,
             batches,
+            np.ones(batches.shape[0]),
             self.m.n_classes,
             self.rng,
             self.step,

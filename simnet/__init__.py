@@ -22,6 +22,7 @@ from .config import (
     load_mlp_config,
     mlp_config_from_mapping,
 )
+from .ensemble import simulate_ensemble
 from .errors import ConfigError, DataError, DivergenceError, HierarchyError, SimnetError
 from .hierarchy import PRESETS, Hierarchy
 from .models import (
@@ -76,5 +77,6 @@ __all__ = [
     "observables",
     "plotting",
     "simulate",
+    "simulate_ensemble",
     "theory",
 ]

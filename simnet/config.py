@@ -51,14 +51,16 @@ of that model under its own name (defaults are the model's).
   array of arrays K x p), node weights ``eta_phi``, ``eta_lam`` (>= 0), ``decay``
   (in [0, 1]) and ``lam0`` -- each a float, a list with one float per depth
   (``max_depth + 1`` entries) or a table ``node = value`` covering every node --,
-  ``phi_scale``, ``gamma``, ``eta_u``, ``sigma`` (floats >= 0), ``batch_size``
-  (int >= 1) and ``sampling`` (``"uniform"`` or ``"epoch"``).
+  ``phi_scale``, ``gamma``, ``eta_u``, ``sigma`` (floats >= 0), ``rate_scale`` (a
+  schedule, below: a learning-rate multiplier of every rate), ``batch_size``
+  (int >= 1), ``sampling`` (``"uniform"`` or ``"epoch"``) and ``init_means`` (an
+  array of arrays K x p: the initial class means).
 * ``lesde`` (:class:`~simnet.LESDEModel`): ``integrator`` (``"sgd"``, ``"sde"``,
   ``"ode"``), ``n_per_class``, ``p``, ``head``, ``dt`` (float > 0), ``sigma``
   (float >= 0), ``noise`` (``"constant"``, ``"gradient"``), ``surrogate``
   (``"ce"``, ``"identity"``, ``"projected"``, ``"etf"``), ``ode_method``
-  (``"euler"``, ``"rk4"``), ``init_scale`` (float >= 0), ``batch_size``,
-  ``sampling``, and the required table ``[model.impact]``.
+  (``"euler"``, ``"rk4"``), ``init_scale`` (float >= 0), ``init_means`` (K x p),
+  ``batch_size``, ``sampling``, and the required table ``[model.impact]``.
 
 ``[model.impact]`` (``lesde`` only): ``kind`` and the keys of that kind.
 
@@ -897,6 +899,8 @@ def _hfs_kwargs(params: Mapping[str, Any], hierarchy: Hierarchy) -> dict[str, An
         "gamma": lambda v, k: _float(v, k, low=0.0),
         "eta_u": lambda v, k: _float(v, k, low=0.0),
         "sigma": lambda v, k: _float(v, k, low=0.0),
+        "rate_scale": _schedule,
+        "init_means": lambda v, k: np.array(_matrix(v, k)),
         "batch_size": lambda v, k: _int(v, k, low=1),
         "sampling": lambda v, k: _choice(v, k, [s.value for s in Sampling]),
     }
@@ -919,6 +923,7 @@ def _lesde_kwargs(
         "surrogate": lambda v, k: _choice(v, k, [m.value for m in Surrogate]),
         "ode_method": lambda v, k: _choice(v, k, [m.value for m in OdeMethod]),
         "init_scale": lambda v, k: _float(v, k, low=0.0),
+        "init_means": lambda v, k: np.array(_matrix(v, k)),
         "batch_size": lambda v, k: _int(v, k, low=1),
         "sampling": lambda v, k: _choice(v, k, [s.value for s in Sampling]),
     }

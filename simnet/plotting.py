@@ -721,3 +721,477 @@ def plot_run(
             plt.close(fig)
         written.append(path)
     return written
+
+
+# --------------------------------------------------------------------------------------
+# simulator vs network (figures of simnet.analysis.comparison)
+# --------------------------------------------------------------------------------------
+
+__all__ += [
+    "plot_curve_comparison",
+    "plot_impact_comparison",
+    "plot_trajectory_comparison",
+]
+
+if TYPE_CHECKING:  # pragma: no cover - typing only
+    from .analysis.comparison import AlignedSeries, Comparison
+
+_REFERENCE_STYLE = {"linestyle": "none", "marker": "o", "markersize": 3.5}
+_BAND_ALPHA = 0.2
+
+
+def _comparison(value: object, owner: str) -> Comparison:
+    """``value`` if it is a Comparison (imported here: analysis sits above plotting)."""
+    from .analysis.comparison import Comparison
+
+    if not isinstance(value, Comparison):
+        raise ConfigError(
+            f"The 'comparison' parameter of {owner} must be a Comparison (from "
+            f"simnet.analysis.comparison.compare_runs). Got {type(value).__name__} "
+            "instead."
+        )
+    return value
+
+
+def _boundary_times(
+    comparison: Comparison, model: str | None, boundary: Any, owner: str
+) -> list[float]:
+    if boundary is None:
+        return comparison.boundaries(model)
+    values = [boundary] if np.ndim(boundary) == 0 else list(boundary)
+    out = []
+    for value in values:
+        if isinstance(value, bool) or not isinstance(
+            value, int | float | np.integer | np.floating
+        ):
+            raise ConfigError(
+                f"The 'boundary' parameter of {owner} must be None, a time or a "
+                f"sequence of times. Got {boundary!r} instead."
+            )
+        out.append(float(value))
+    return out
+
+
+def _band(
+    ax: Axes,
+    x: np.ndarray,
+    mean: np.ndarray,
+    std: np.ndarray,
+    colour: Any,
+    n_replicas: int,
+) -> None:
+    if n_replicas > 1:
+        ax.fill_between(
+            x, mean - std, mean + std, color=colour, alpha=_BAND_ALPHA, linewidth=0
+        )
+
+
+def _replica_label(series: AlignedSeries) -> str:
+    n = series.n_replicas
+    if n > 1:
+        return f"simulated (mean ± 1 std over {n} replicas)"
+    return "simulated"
+
+
+def plot_trajectory_comparison(
+    comparison: Comparison,
+    *,
+    model: str | None = None,
+    classes: Sequence[str] | None = None,
+    boundary: float | Sequence[float] | None = None,
+    n_columns: int = 4,
+) -> Figure:
+    """Class-mean logit trajectories of the reference and the simulated runs.
+
+    One panel per class; in each, one colour per logit coordinate: the reference
+    as points, the simulated mean as a line with a ±1 standard-deviation band
+    across replicas (when there are several).
+
+    Parameters
+    ----------
+    comparison : Comparison
+        From :func:`simnet.analysis.comparison.compare_runs` (segments of one
+        model are joined, see :meth:`~simnet.analysis.comparison.Comparison.series`).
+    model : str, optional
+        Which model to draw, when the comparison holds several.
+    classes : sequence of str, optional
+        Classes to draw (default: all, in the reference's order).
+    boundary : float or sequence of float, optional
+        Times at which to draw a dashed vertical line (e.g. the end of the fit
+        segment). Default: where the comparison's later segments start (none for
+        a single segment).
+    n_columns : int, default 4
+        Panels per row.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        One axes per class.
+
+    Raises
+    ------
+    ConfigError
+        If matplotlib is not installed, ``comparison`` is not a Comparison, the
+        class means were not compared, or an argument is invalid.
+
+    Notes
+    -----
+    The x axis is the reference's record time; the simulated values are those
+    interpolated onto the reference's record steps. When there are as many
+    coordinates as classes, coordinate ``j`` is the logit of the reference's
+    ``j``-th class and is labelled with its name.
+    """
+    owner = "plot_trajectory_comparison"
+    comparison = _comparison(comparison, owner)
+    if isinstance(n_columns, bool) or not isinstance(n_columns, int | np.integer):
+        raise ConfigError(
+            f"The 'n_columns' parameter of {owner} must be an int >= 1. "
+            f"Got {n_columns!r} instead."
+        )
+    if n_columns < 1:
+        raise ConfigError(
+            f"The 'n_columns' parameter of {owner} must be an int >= 1. "
+            f"Got {n_columns!r} instead."
+        )
+    series = comparison.series("class_means", model=model)
+    lines = _boundary_times(comparison, model, boundary, owner)
+    all_classes = list(dict.fromkeys(k[0] for k in series.keys))
+    if classes is None:
+        chosen = all_classes
+    else:
+        chosen = [classes] if isinstance(classes, str) else list(classes)
+        unknown = [c for c in chosen if c not in all_classes]
+        if unknown or not chosen:
+            raise ConfigError(
+                f"The 'classes' parameter of {owner} must list compared classes. "
+                f"Got {classes!r} instead; the classes are {all_classes}."
+            )
+    coords = sorted({k[1] for k in series.keys})
+    logit_names = coords == list(range(len(all_classes)))
+
+    plt = _pyplot()
+    from matplotlib.lines import Line2D
+
+    n_panels = len(chosen)
+    n_cols = min(int(n_columns), n_panels)
+    n_rows = -(-n_panels // n_cols)
+    fig, axes = plt.subplots(
+        n_rows,
+        n_cols,
+        figsize=(3.6 * n_cols, 2.9 * n_rows),
+        sharex=True,
+        squeeze=False,
+        layout="constrained",
+    )
+    flat: list[Axes] = list(axes.ravel())
+    colours = plt.get_cmap("tab10")
+    t = series.times
+    mean, std = series.mean, series.std
+    for ax, cls in zip(flat, chosen, strict=False):
+        for j, coord in enumerate(coords):
+            col = series.column((cls, coord))
+            colour = colours(j % 10)
+            ax.plot(t, series.reference[:, col], color=colour, **_REFERENCE_STYLE)
+            ax.plot(t, mean[:, col], color=colour, linewidth=1.5)
+            _band(ax, t, mean[:, col], std[:, col], colour, series.n_replicas)
+        for b in lines:
+            ax.axvline(b, color="grey", linestyle="--", linewidth=1.0)
+        ax.set_title(f"class {cls}", fontsize="medium")
+        ax.grid(alpha=0.3)
+    for ax in flat[n_panels:]:
+        ax.remove()
+    coord_handles = [
+        Line2D(
+            [],
+            [],
+            color=colours(j % 10),
+            linewidth=1.5,
+            label=f"logit {all_classes[c]}" if logit_names else f"coordinate {c}",
+        )
+        for j, c in enumerate(coords)
+    ]
+    style_handles = [
+        Line2D([], [], color="black", label="reference", **_REFERENCE_STYLE),
+        Line2D([], [], color="black", linewidth=1.5, label=_replica_label(series)),
+    ]
+    if lines:
+        style_handles.append(
+            Line2D([], [], color="grey", linestyle="--", label="segment boundary")
+        )
+    fig.legend(
+        handles=coord_handles + style_handles,
+        loc="outside right upper",
+        fontsize="small",
+    )
+    fig.supxlabel("time (reference)")
+    fig.supylabel("class-mean logit")
+    fig.suptitle("Class-mean logit trajectories: reference vs simulated")
+    return fig
+
+
+def plot_impact_comparison(
+    comparison: Comparison,
+    *,
+    steps: Sequence[int] | None = None,
+    model: str | None = None,
+    annotate: bool | None = None,
+) -> Figure:
+    """Impact matrices of the reference and the simulated mean, side by side.
+
+    Parameters
+    ----------
+    comparison : Comparison
+        From :func:`simnet.analysis.comparison.compare_runs`.
+    steps : sequence of int, optional
+        Aligned reference steps to draw, one row each. Default: the first and the
+        last aligned step.
+    model : str, optional
+        Which model to draw, when the comparison holds several.
+    annotate : bool, optional
+        Write each entry's value in its cell. Default: when there are at most 8
+        classes.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        ``2 * len(steps)`` heatmap axes (reference left, simulated right) and one
+        colour bar; every heatmap uses the same colour scale.
+
+    Raises
+    ------
+    ConfigError
+        If matplotlib is not installed, ``comparison`` is not a Comparison, the
+        impact matrices were not compared, or ``steps`` names a step that is not
+        aligned.
+
+    Notes
+    -----
+    Row ``k'`` (``class_a``) and column ``k`` (``class_b``) hold
+    :math:`E_{k'k}`, as in :func:`plot_impact_matrix`. The simulated matrix is
+    the mean over replicas, interpolated onto the reference step. Matrices with
+    negative entries use a diverging colour map centred on zero.
+    """
+    owner = "plot_impact_comparison"
+    comparison = _comparison(comparison, owner)
+    series = comparison.series("impact", model=model)
+    aligned = series.steps
+    if steps is None:
+        chosen = np.unique(aligned[[0, -1]])
+    else:
+        chosen = np.unique(np.asarray(steps, dtype=np.int64))
+        absent = np.setdiff1d(chosen, aligned)
+        if absent.size or chosen.size == 0:
+            raise ConfigError(
+                f"The 'steps' parameter of {owner} must list aligned steps. Got "
+                f"{list(steps)!r} instead; aligned steps: "
+                f"{', '.join(map(str, aligned))}."
+            )
+    rows = [int(np.flatnonzero(aligned == s)[0]) for s in chosen]
+    classes, ref = series.matrix()
+    _, pred = series.matrix(series.mean)
+    ref, pred = ref[rows], pred[rows]
+    n_classes = len(classes)
+    if annotate is None:
+        annotate = n_classes <= 8
+
+    plt = _pyplot()
+    from matplotlib.colors import Normalize, TwoSlopeNorm
+
+    both = np.concatenate([ref.ravel(), pred.ravel()])
+    low, high = float(np.nanmin(both)), float(np.nanmax(both))
+    if low < 0.0 < high:
+        cmap, norm = "RdBu_r", TwoSlopeNorm(vcenter=0.0, vmin=low, vmax=high)
+    else:
+        cmap, norm = _TIME_CMAP, Normalize(vmin=low, vmax=high)
+    size = min(2.6 + 0.35 * n_classes, 8.0)
+    fig, axes = plt.subplots(
+        len(rows),
+        2,
+        figsize=(2 * size + 1.4, size * len(rows)),
+        squeeze=False,
+        layout="constrained",
+    )
+    ticks = np.arange(n_classes)
+    image = None
+    for r, step in enumerate(chosen):
+        for c, (matrix, who) in enumerate(
+            ((ref[r], "reference"), (pred[r], "simulated"))
+        ):
+            ax = axes[r, c]
+            image = ax.imshow(matrix, cmap=cmap, norm=norm, aspect="equal")
+            ax.set_xticks(ticks)
+            ax.set_xticklabels(classes, rotation=45, ha="right", rotation_mode="anchor")
+            ax.set_yticks(ticks)
+            ax.set_yticklabels(classes if c == 0 else [])
+            ax.set_title(f"{who}, step {int(step):,}", fontsize="medium")
+            if annotate:
+                for (i, j), value in np.ndenumerate(matrix):
+                    if not np.isfinite(value):
+                        continue
+                    red, green, blue, _ = image.cmap(image.norm(value))
+                    dark = 0.299 * red + 0.587 * green + 0.114 * blue < 0.5
+                    ax.text(
+                        j,
+                        i,
+                        f"{value:.2g}",
+                        ha="center",
+                        va="center",
+                        fontsize="x-small",
+                        color="white" if dark else "black",
+                    )
+    colorbar = fig.colorbar(image, ax=axes, shrink=0.8)
+    colorbar.set_label("E[k', k]")
+    fig.supxlabel("class k (SGD step on)")
+    fig.supylabel("class k' (impacted)")
+    return fig
+
+
+def plot_curve_comparison(
+    comparison: Comparison,
+    *,
+    model: str | None = None,
+    steps: Sequence[int] | None = None,
+    max_steps: int = 4,
+) -> Figure:
+    """Elasticity curves by LCA depth of the reference and the simulated runs.
+
+    Parameters
+    ----------
+    comparison : Comparison
+        From :func:`simnet.analysis.comparison.compare_runs`.
+    model : str, optional
+        Which model to draw, when the comparison holds several.
+    steps : sequence of int, optional
+        Aligned steps drawn in the left panel. Default: at most ``max_steps`` of
+        them, evenly spread, always the first and the last.
+    max_steps : int, default 4
+        Number of steps drawn when ``steps`` is not given.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        Two axes. Left: mean impact against LCA depth at the chosen steps (one
+        colour per step; reference solid with circles, simulated dashed with a
+        ±1 std band; same-class groups as stars, not joined). Right: the mean
+        impact of every (depth, same/different class) group against time
+        (reference points, simulated line and band).
+
+    Raises
+    ------
+    ConfigError
+        If matplotlib is not installed, ``comparison`` is not a Comparison, the
+        elasticity curves were not compared, ``max_steps < 1`` or ``steps`` names
+        a step that is not aligned.
+    """
+    owner = "plot_curve_comparison"
+    comparison = _comparison(comparison, owner)
+    _check_max_steps(max_steps, owner)
+    series = comparison.series("elasticity_curve", model=model)
+    aligned = series.steps
+    if steps is None:
+        chosen = _pick_steps(aligned, max_steps)
+    else:
+        chosen = np.unique(np.asarray(steps, dtype=np.int64))
+        absent = np.setdiff1d(chosen, aligned)
+        if absent.size or chosen.size == 0:
+            raise ConfigError(
+                f"The 'steps' parameter of {owner} must list aligned steps. Got "
+                f"{list(steps)!r} instead; aligned steps: "
+                f"{', '.join(map(str, aligned))}."
+            )
+    depth = np.array([k[0] for k in series.keys], dtype=np.int64)
+    same = np.array([bool(k[1]) for k in series.keys])
+    mean, std = series.mean, series.std
+    n_rep = series.n_replicas
+
+    plt = _pyplot()
+    from matplotlib.lines import Line2D
+
+    fig, (left, right) = plt.subplots(1, 2, figsize=(12.0, 4.6), layout="constrained")
+    cmap = plt.get_cmap(_TIME_CMAP)
+    shades = np.linspace(0.0, 0.9, chosen.shape[0]) if chosen.shape[0] > 1 else [0.0]
+    step_handles = []
+    for step, shade in zip(chosen, shades, strict=True):
+        t = int(np.flatnonzero(aligned == step)[0])
+        colour = cmap(shade)
+        for mask, marker, size in ((~same, "o", 5), (same, "*", 12)):
+            if not mask.any():
+                continue
+            order = np.argsort(depth[mask])
+            x = depth[mask][order]
+            joined = marker == "o"
+            left.plot(
+                x,
+                series.reference[t, mask][order],
+                color=colour,
+                marker=marker,
+                markersize=size,
+                linestyle="-" if joined else "none",
+                linewidth=1.8,
+            )
+            left.plot(
+                x,
+                mean[t, mask][order],
+                color=colour,
+                marker=marker,
+                markersize=size,
+                markerfacecolor="none",
+                linestyle="--" if joined else "none",
+                linewidth=1.4,
+            )
+            if joined:
+                _band(left, x, mean[t, mask][order], std[t, mask][order], colour, n_rep)
+        step_handles.append(
+            Line2D([], [], color=colour, linewidth=1.8, label=f"{int(step):,}")
+        )
+    depths = np.unique(depth)
+    left.set_xticks(depths)
+    left.set_xlabel("depth of the lowest common ancestor of k and k'")
+    left.set_ylabel("mean impact  E[k', k]")
+    left.set_title("Elasticity curve at chosen steps")
+    left.grid(alpha=0.3)
+    kinds = [
+        Line2D([], [], color="grey", marker="o", label="reference"),
+        Line2D(
+            [],
+            [],
+            color="grey",
+            marker="o",
+            markerfacecolor="none",
+            linestyle="--",
+            label=_replica_label(series),
+        ),
+        Line2D(
+            [],
+            [],
+            color="grey",
+            marker="*",
+            markersize=12,
+            linestyle="none",
+            label="same class",
+        ),
+    ]
+    left.legend(
+        handles=step_handles + kinds,
+        title="step",
+        loc="best",
+        fontsize="small",
+        title_fontsize="small",
+    )
+
+    colours = plt.get_cmap("tab10")
+    times = series.times
+    for g in range(len(series.keys)):
+        colour = colours(g % 10)
+        label = f"depth {depth[g]}" + (" (same class)" if same[g] else "")
+        right.plot(times, series.reference[:, g], color=colour, **_REFERENCE_STYLE)
+        right.plot(times, mean[:, g], color=colour, linewidth=1.5, label=label)
+        _band(right, times, mean[:, g], std[:, g], colour, n_rep)
+    for b in comparison.boundaries(model):
+        right.axvline(b, color="grey", linestyle="--", linewidth=1.0)
+    right.set_xlabel("time (reference)")
+    right.set_ylabel("mean impact")
+    right.set_title("Mean impact by group over time (points: reference)")
+    right.grid(alpha=0.3)
+    right.legend(fontsize="small")
+    return fig

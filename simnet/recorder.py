@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -88,69 +89,89 @@ class TableRows:
     """Long-format rows of the recorded tables, by table name.
 
     Shared by the simulator's :class:`Recorder` and ``simnet.networks.train_mlp`` so
-    that both write the same tables with the same columns.
+    that both write the same tables with the same columns. Rows are kept as column
+    arrays and turned into one DataFrame per table by :meth:`tables` (building a
+    DataFrame at every record would cost more than the observables themselves).
     """
 
     def __init__(self, class_names: tuple[str, ...], lca: np.ndarray):
         self.classes = np.array(class_names, dtype=object)
-        self.lca = lca
+        self.lca = np.asarray(lca)
         self.k = len(class_names)
-        self.rows: dict[str, list[pd.DataFrame]] = {}
+        self.rows: dict[str, dict[str, list[np.ndarray]]] = {}
+        self._curve = _CurveGroups(self.lca)
+        a, b = np.meshgrid(np.arange(self.k), np.arange(self.k), indexing="ij")
+        self._pair_a = self.classes[a.ravel()]
+        self._pair_b = self.classes[b.ravel()]
 
-    def add(self, name: str, frame: pd.DataFrame) -> None:
-        self.rows.setdefault(name, []).append(frame)
+    def add(self, name: str, columns: dict[str, Any] | pd.DataFrame) -> None:
+        """Append rows: a mapping column -> array (scalars are repeated) or a
+        DataFrame. Every call for one table must give the same columns."""
+        if isinstance(columns, pd.DataFrame):
+            columns = {c: columns[c].to_numpy() for c in columns.columns}
+        n = max((np.shape(v)[0] for v in columns.values() if np.ndim(v) > 0), default=1)
+        table = self.rows.setdefault(name, {c: [] for c in columns})
+        if list(table) != list(columns):
+            raise ValueError(
+                f"table {name!r}: columns {list(columns)} after {list(table)}"
+            )
+        for col, value in columns.items():
+            arr = np.asarray(value)
+            table[col].append(np.full(n, value) if arr.ndim == 0 else arr)
 
     def metrics(self, step: int, time: float, values: dict[str, float]) -> None:
         """One row per scalar observable (table ``metrics``)."""
         if values:
             self.add(
                 "metrics",
-                pd.DataFrame(
-                    {
-                        "step": step,
-                        "time": time,
-                        "observable": list(values),
-                        "value": np.array(list(values.values()), dtype=np.float64),
-                    }
-                ),
+                {
+                    "step": np.int64(step),
+                    "time": np.float64(time),
+                    "observable": np.array(list(values), dtype=object),
+                    "value": np.array(list(values.values()), dtype=np.float64),
+                },
             )
 
     def impact(self, step: int, time: float, e: np.ndarray) -> None:
         """The K x K impact matrix (``impact``) and its curve by LCA depth
         (``elasticity_curve``)."""
-        a, b = np.meshgrid(np.arange(self.k), np.arange(self.k), indexing="ij")
+        e = np.asarray(e, dtype=np.float64)
         self.add(
             "impact",
-            pd.DataFrame(
-                {
-                    "step": step,
-                    "time": time,
-                    "class_a": self.classes[a.ravel()],
-                    "class_b": self.classes[b.ravel()],
-                    "lca_depth": self.lca.ravel(),
-                    "value": e.ravel(),
-                }
-            ),
+            {
+                "step": np.int64(step),
+                "time": np.float64(time),
+                "class_a": self._pair_a,
+                "class_b": self._pair_b,
+                "lca_depth": self.lca.ravel().astype(np.int64),
+                "value": e.ravel().copy(),
+            },
         )
-        curve = obs.elasticity_curve(e, self.lca)
-        curve.insert(0, "time", time)
-        curve.insert(0, "step", step)
-        self.add("elasticity_curve", curve)
+        g = self._curve
+        self.add(
+            "elasticity_curve",
+            {
+                "step": np.int64(step),
+                "time": np.float64(time),
+                "lca_depth": g.depth,
+                "same_class": g.same,
+                "mean_impact": g.means(e),
+                "n_pairs": g.counts,
+            },
+        )
 
     def class_means(self, step: int, time: float, means: np.ndarray) -> None:
         """Class-mean logits, one row per (class, coordinate) (``class_means``)."""
         c, j = np.meshgrid(np.arange(self.k), np.arange(means.shape[1]), indexing="ij")
         self.add(
             "class_means",
-            pd.DataFrame(
-                {
-                    "step": step,
-                    "time": time,
-                    "class": self.classes[c.ravel()],
-                    "coordinate": j.ravel(),
-                    "value": means.ravel(),
-                }
-            ),
+            {
+                "step": np.int64(step),
+                "time": np.float64(time),
+                "class": self.classes[c.ravel()],
+                "coordinate": j.ravel().astype(np.int64),
+                "value": np.asarray(means, dtype=np.float64).ravel().copy(),
+            },
         )
 
     def similarity(
@@ -167,30 +188,50 @@ class TableRows:
         """He & Su's similarities on probe pairs (``similarity``)."""
         self.add(
             "similarity",
-            pd.DataFrame(
-                {
-                    "step": step,
-                    "time": time,
-                    "sample_i": sample_i,
-                    "sample_j": sample_j,
-                    "class_i": self.classes[class_i],
-                    "class_j": self.classes[class_j],
-                    "lca_depth": self.lca[class_i, class_j],
-                    "s_rel": s_rel,
-                    "s_ker": s_ker,
-                }
-            ),
+            {
+                "step": np.int64(step),
+                "time": np.float64(time),
+                "sample_i": np.asarray(sample_i, dtype=np.int64),
+                "sample_j": np.asarray(sample_j, dtype=np.int64),
+                "class_i": self.classes[class_i],
+                "class_j": self.classes[class_j],
+                "lca_depth": self.lca[class_i, class_j].astype(np.int64),
+                "s_rel": np.asarray(s_rel, dtype=np.float64),
+                "s_ker": np.asarray(s_ker, dtype=np.float64),
+            },
         )
 
     def tables(self) -> dict[str, pd.DataFrame]:
         out = {}
-        for name, frames in self.rows.items():
-            df = pd.concat(frames, ignore_index=True)
+        for name, columns in self.rows.items():
+            df = pd.DataFrame({c: np.concatenate(v) for c, v in columns.items()})
             for col in ("class", "class_a", "class_b", "class_i", "class_j"):
                 if col in df:
                     df[col] = df[col].astype(str)
             out[name] = df
         return out
+
+
+class _CurveGroups:
+    """The (same_class, lca_depth) groups of :func:`simnet.observables.
+    elasticity_curve`, computed once for a fixed LCA matrix."""
+
+    def __init__(self, lca: np.ndarray):
+        k = lca.shape[0]
+        same = np.eye(k, dtype=bool).ravel()
+        depth = np.asarray(lca, dtype=np.int64).ravel()
+        keys = np.stack([same.astype(np.int64), depth], axis=1)
+        groups, self.index = np.unique(keys, axis=0, return_inverse=True)
+        self.index = self.index.ravel()
+        self.same = groups[:, 0].astype(bool)
+        self.depth = groups[:, 1].astype(np.int64)
+        self.counts = np.bincount(self.index, minlength=groups.shape[0]).astype(
+            np.int64
+        )
+
+    def means(self, e: np.ndarray) -> np.ndarray:
+        sums = np.bincount(self.index, weights=e.ravel(), minlength=self.counts.size)
+        return sums / self.counts
 
 
 class Recorder:
@@ -270,14 +311,12 @@ class Recorder:
             neff = obs.effective_feature_count(lam, depth)
             self.out.add(
                 "feature_count",
-                pd.DataFrame(
-                    {
-                        "step": step,
-                        "time": time,
-                        "depth": np.arange(neff.shape[0]),
-                        "n_eff": neff,
-                    }
-                ),
+                {
+                    "step": np.int64(step),
+                    "time": np.float64(time),
+                    "depth": np.arange(neff.shape[0], dtype=np.int64),
+                    "n_eff": np.asarray(neff, dtype=np.float64),
+                },
             )
         self.out.metrics(step, time, metrics)
 

@@ -42,9 +42,11 @@ def hfs_sgd_steps(
     sigma,
     head,
     batches,
+    rate_scale,
     rng,
 ):
-    """HFS minibatch SGD (MODEL.md section 2), in place.
+    """HFS minibatch SGD (MODEL.md section 2), in place; the rates of step t are
+    multiplied by ``rate_scale[t]``.
 
     Returns the failing row or -1.
     """
@@ -66,14 +68,16 @@ def hfs_sgd_steps(
         keep = 1.0 - decay[touched]
         old_phi = phi[touched].copy()
         old_lam = lam[touched].copy()
+        s = rate_scale[t]
         phi[touched] = (
-            keep[:, None] * old_phi - (eta_phi[touched] * old_lam)[:, None] * m[touched]
+            keep[:, None] * old_phi
+            - (s * eta_phi[touched] * old_lam)[:, None] * m[touched]
         )
-        lam[touched] = keep * old_lam - eta_lam[touched] * np.sum(
+        lam[touched] = keep * old_lam - s * eta_lam[touched] * np.sum(
             old_phi * m[touched], axis=1
         )
         for b, i in enumerate(batch):
-            u[i] -= eta_u * gamma * g[b] / bsize
+            u[i] -= s * eta_u * gamma * g[b] / bsize
         if sigma > 0:
             for v in touched:
                 phi[v] += sigma * rng.standard_normal(phi.shape[1])

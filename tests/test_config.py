@@ -26,9 +26,10 @@ from simnet.config import (
 from simnet.schedules import Exponential, Piecewise, PowerLaw
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
-# Simulate configurations; examples/mlp_*.toml are tested in test_mlp_config.py.
+# Simulate configurations; examples/mlp_*.toml are tested in test_mlp_config.py and
+# examples/sweep_*.toml in test_sweeps.py.
 EXAMPLE_FILES = sorted(
-    p for p in EXAMPLES.glob("*.toml") if not p.name.startswith("mlp_")
+    p for p in EXAMPLES.glob("*.toml") if not p.name.startswith(("mlp_", "sweep_"))
 )
 
 

@@ -59,8 +59,11 @@ def test_ce_grad_matches_reference(k, p, identity, scale, seed):
     n_steps=st.integers(1, 25),
     head_random=st.booleans(),
     noisy=st.booleans(),
+    scheduled=st.booleans(),
 )
-def test_hfs_kernel_matches_reference(h, seed, batch_size, n_steps, head_random, noisy):
+def test_hfs_kernel_matches_reference(
+    h, seed, batch_size, n_steps, head_random, noisy, scheduled
+):
     rng = np.random.default_rng(seed)
     k = h.n_classes
     p = int(rng.integers(1, 5)) if head_random else k
@@ -81,6 +84,7 @@ def test_hfs_kernel_matches_reference(h, seed, batch_size, n_steps, head_random,
     s = model.initial_state(rng)
     rates = model.node_rates()
     batches = rng.integers(0, model.n_samples, size=(n_steps, batch_size))
+    rate_scale = rng.uniform(0.2, 2.0, n_steps) if scheduled else np.ones(n_steps)
     ptr, idx = h.ancestor_index_arrays()
     lam, phi, u = s.lam.copy(), s.phi.copy(), s.u.copy()
     args = (
@@ -101,6 +105,7 @@ def test_hfs_kernel_matches_reference(h, seed, batch_size, n_steps, head_random,
         model.sigma,
         s.head,
         batches,
+        rate_scale,
         k,
         np.random.default_rng(seed + 1),
         0,
@@ -119,6 +124,7 @@ def test_hfs_kernel_matches_reference(h, seed, batch_size, n_steps, head_random,
         model.sigma,
         s.head,
         batches,
+        rate_scale,
         np.random.default_rng(seed + 1),
     )
     assert bad == bad_r == -1

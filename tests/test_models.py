@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
 import reference as ref
 from hypothesis import given, settings
@@ -41,6 +42,7 @@ def _one_hfs_step(model, state, i):
         0.0,
         s.head,
         np.array([[i]]),
+        np.ones(1),
         model.n_classes,
         np.random.default_rng(0),
         0,
@@ -387,6 +389,12 @@ def test_divergence_names_the_step_and_the_rate():
         ({"sigma": float("nan")}, "'sigma' parameter of HFSModel"),
         ({"batch_size": 100}, "'batch_size' parameter of HFSModel must be an int in"),
         ({"sampling": "random"}, "'sampling' parameter of HFSModel must be one of"),
+        ({"init_means": [[1.0, 2.0]]}, "'init_means' parameter of HFSModel"),
+        (
+            {"init_means": np.zeros((3, 3)), "lam0": [1.0, 1.0, 0.0, 0.0]},
+            "'lam0' parameter of HFSModel must be nonzero at every class node",
+        ),
+        ({"rate_scale": "fast"}, "rate_scale"),
     ],
 )
 def test_hfs_model_validation(kwargs, match):
@@ -420,6 +428,7 @@ def test_hfs_model_validation(kwargs, match):
         ),
         ({"noise": "pink"}, "'noise' parameter of LESDEModel must be one of"),
         ({"hierarchy": Hierarchy.preset("cifar10")}, "Hierarchy with 3 classes"),
+        ({"init_means": np.zeros((2, 3))}, "'init_means' parameter of LESDEModel"),
     ],
 )
 def test_lesde_model_validation(kwargs, match):
@@ -535,3 +544,51 @@ def test_similarity_of_lesde_probe_is_the_impact_column():
     cj = sim["class_j"].str[1:].astype(int).to_numpy()
     assert_allclose(sim["s_ker"], e[cj, ci], atol=1e-12)
     assert_allclose(sim["s_rel"], np.abs(e[cj, ci]) / e[ci, ci], atol=1e-12)
+
+
+def test_hfs_rate_scale_multiplies_every_rate_and_the_kernel():
+    """A constant learning-rate schedule c is the same model with every rate times
+    c, bit for bit; the tangent kernel and E(t) scale with the schedule."""
+    h = Hierarchy.preset("tiger_cat_car")
+    rates = {"eta_phi": [0.02, 0.05, 0.1, 0.1], "eta_lam": [0.01, 0.02, 0.04, 0.04]}
+    scaled = HFSModel(h, n_per_class=6, rate_scale=2.5, eta_u=0.1, **rates)
+    direct = HFSModel(
+        h,
+        n_per_class=6,
+        eta_phi=[2.5 * r for r in rates["eta_phi"]],
+        eta_lam=[2.5 * r for r in rates["eta_lam"]],
+        eta_u=0.25,
+    )
+    a = simnet.simulate(scaled, steps=200, record=100, observe=["class_means"], seed=4)
+    b = simnet.simulate(direct, steps=200, record=100, observe=["class_means"], seed=4)
+    pd.testing.assert_frame_equal(a.table("class_means"), b.table("class_means"))
+    schedule = PowerLaw(1.0, 0.5, offset=1.0)
+    model = HFSModel(h, n_per_class=6, rate_scale=schedule, **rates)
+    plain = HFSModel(h, n_per_class=6, **rates)
+    state = model.initial_state(np.random.default_rng(0))
+    np.testing.assert_allclose(
+        model.impact_matrix(state, time=99.0), 0.1 * plain.impact_matrix(state)
+    )
+    np.testing.assert_allclose(
+        model.tangent_kernel(state, 0, 1, time=3.0),
+        0.5 * plain.tangent_kernel(state, 0, 1),
+    )
+
+
+def test_init_means_set_the_initial_class_means():
+    h = Hierarchy.preset("cifar10")
+    m0 = np.random.default_rng(1).normal(size=(10, 10))
+    state = HFSModel(h, n_per_class=7, init_means=m0).initial_state(
+        np.random.default_rng(0)
+    )
+    x = state.features()
+    means = np.stack([x[state.labels == k].mean(axis=0) for k in range(10)])
+    np.testing.assert_allclose(means, m0, atol=1e-12)
+    lesde = LESDEModel(
+        ImpactMatrix.two_parameter(3, 1.0, 0.5),
+        init_means=np.eye(3),
+        init_scale=0.0,
+        n_per_class=2,
+    )
+    feats = lesde.initial_state(np.random.default_rng(0)).features()
+    np.testing.assert_array_equal(feats, np.repeat(np.eye(3), 2, axis=0))

@@ -503,6 +503,66 @@ def test_train_mlp_is_reproducible_and_seed_dependent():
     assert d.config["initial_params"] == "given"
 
 
+def test_validation_metrics_are_the_held_out_loss_and_accuracy_at_each_record():
+    X_all, y_all = toy(n_per_class=11)
+    train = np.arange(y_all.size) % 11 < 6  # 6 per class to train, 5 held out
+    X, y, X_val, y_val = X_all[train], y_all[train], X_all[~train], y_all[~train]
+    mlp = MLP(4, (8,), 3)
+    kwargs = dict(steps=300, lr=0.05, record=150, seed=3)
+    result = train_mlp(mlp, X, y, validation=(X_val, y_val), **kwargs)
+    plain = train_mlp(mlp, X, y, **kwargs)
+    m = result.table("metrics").pivot(
+        index="step", columns="observable", values="value"
+    )
+    assert list(m.index) == [0, 150, 300]
+    # the held-out set does not change training: same weights as without it
+    for name in plain.state:
+        assert_array_equal(result.state[name], plain.state[name])
+    state = result.state
+    params = MLPParams(
+        [state[f"weight_{i}"] for i in range(2)], [state[f"bias_{i}"] for i in range(2)]
+    )
+    z = mlp.forward(params, X_val)
+    losses, _ = output_loss(z, y_val, mlp.loss)
+    assert_allclose(m.loc[300, "val_loss"], losses.mean(), rtol=1e-12)
+    assert m.loc[300, "val_accuracy"] == np.mean(z.argmax(axis=1) == y_val)
+    # the held-out set comes from the training distribution: its loss falls too
+    assert m.loc[0, "val_loss"] > 2.0 * m.loc[300, "val_loss"]
+    assert m.loc[300, "val_accuracy"] == 1.0
+    assert result.config["validation_samples"] == 15
+    assert plain.config["validation_samples"] is None
+    assert "val_loss" not in set(plain.table("metrics").observable)
+    # recorded whatever 'observe' lists
+    only = train_mlp(
+        mlp, X, y, validation=(X_val, y_val), observe=["class_means"], **kwargs
+    )
+    assert set(only.table("metrics").observable) == {"val_loss", "val_accuracy"}
+
+
+@pytest.mark.parametrize(
+    ("validation", "error", "message"),
+    [
+        ("data", ConfigError, "'validation' parameter of train_mlp must be a pair "
+         "(X_val, y_val) or None. Got str instead."),
+        ((np.zeros((3, 4)),), ConfigError, "must be a pair (X_val, y_val)"),
+        ((np.zeros((3, 2)), [0, 1, 2]), DataError, "'validation[0]' parameter of "
+         "train_mlp must have shape (n, 4)"),
+        ((np.zeros((0, 4)), []), DataError, "'validation[0]' parameter of train_mlp "
+         "must have at least 1 row."),
+        ((np.zeros((3, 4)), [0, 1]), DataError, "'validation[1]' parameter of "
+         "train_mlp must have shape (3,)"),
+        ((np.zeros((3, 4)), [0, 1, 5]), DataError, "'validation[1]' parameter of "
+         "train_mlp must hold class indices"),
+        ((np.full((3, 4), np.nan), [0, 1, 2]), DataError, "'validation[0]' parameter "
+         "of train_mlp must be finite"),
+    ],
+)  # fmt: skip
+def test_train_mlp_validates_the_validation_set(validation, error, message):
+    X, y = toy(n_per_class=4)
+    with pytest.raises(error, match=re.escape(message)):
+        train_mlp(MLP(4, (8,), 3), X, y, steps=2, lr=0.1, validation=validation)
+
+
 def test_divergence_names_the_step_and_suggests_a_smaller_lr():
     X, y = toy()
     with pytest.raises(

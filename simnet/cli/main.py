@@ -19,6 +19,17 @@ Commands
 ``simnet demo [--out DIR] [--steps N] [--seed N] [--quiet] [--no-plots]``
     The HFS model on the CIFAR-10 class tree: local elasticity grows along the
     hierarchy during training.
+``simnet sweep SWEEP.toml [--out DIR] [--workers N | --scheduler ADDRESS |
+--local-cluster] [--resume] [--phase X,Y] [--quiet]``
+    A parameter sweep on local processes or Dask (:mod:`simnet.cli.sweep`).
+``simnet compare NETWORK_RUN_DIR --out DIR [--model lesde|hfs|all] [--fit-fraction F]
+[--hierarchy FILE|infer] [--replicas N] [--seed N] [--quiet] [--no-plots]``
+    Fit the simulator to a network run and report the agreement
+    (:mod:`simnet.cli.compare`).
+``simnet reproduce NAME [--quick] --out DIR [--seed N] [--quiet]``, ``simnet
+reproduce --list``
+    Run one paper reproduction: tables, figures and a summary with the measured
+    figures next to the paper's (:mod:`simnet.cli.reproduce`).
 ``simnet --version``
 
 Every error simnet raises on purpose (:class:`~simnet.SimnetError`), and every
@@ -53,6 +64,9 @@ from ..errors import SimnetError
 from ..hierarchy import PRESETS, Hierarchy
 from ..io import atomic_write, atomic_write_text
 from ..results import RunResult, TableFormat
+from .compare import add_compare_parser
+from .reproduce import add_reproduce_parser
+from .sweep import add_sweep_parser
 
 __all__ = ["DEMO_STEPS", "build_parser", "demo_config_text", "main"]
 
@@ -214,6 +228,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _add_quiet_and_plots(demo)
     demo.set_defaults(handler=_run_demo)
+    add_sweep_parser(commands)
+    add_compare_parser(commands)
+    add_reproduce_parser(commands)
     return parser
 
 

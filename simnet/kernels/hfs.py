@@ -28,6 +28,7 @@ def hfs_sgd_steps(
     sigma,
     head,
     batches,
+    rate_scale,
     n_classes,
     rng,
     step0,
@@ -45,6 +46,8 @@ def hfs_sgd_steps(
     * ``phi_v <- (1 - decay_v) phi_v - eta_phi_v lam_v m_v``;
     * ``lam_v <- (1 - decay_v) lam_v - eta_lam_v <phi_v, m_v>`` (old ``phi_v``);
     * ``u_i <- u_i - eta_u gamma g_i / |B|`` for each occurrence of i in B;
+    * every rate (``eta_phi``, ``eta_lam``, ``eta_u``) of step t is multiplied by
+      ``rate_scale[t]`` (a learning-rate schedule; ones for constant rates);
     * with ``sigma > 0``, N(0, sigma^2) noise on every touched phi_v (p draws), lam_v
       (1 draw), in order of first touch, then on each distinct u_i (p draws).
 
@@ -62,6 +65,7 @@ def hfs_sgd_steps(
     head_t = transpose_head(head)
     for t in range(n_steps):
         stamp = step0 + t
+        rs = rate_scale[t]
         n_touched = 0
         n_distinct = 0
         for b in range(bsize):
@@ -98,11 +102,11 @@ def hfs_sgd_steps(
             dot = 0.0
             for q in range(p):
                 dot += phi[v, q] * acc[v, q]
-            step_phi = eta_phi[v] * lv
+            step_phi = eta_phi[v] * rs * lv
             for q in range(p):
                 phi[v, q] = keep * phi[v, q] - step_phi * acc[v, q]
-            lam[v] = keep * lv - eta_lam[v] * dot
-        scale_u = eta_u * gamma * inv_b
+            lam[v] = keep * lv - eta_lam[v] * rs * dot
+        scale_u = eta_u * rs * gamma * inv_b
         for b in range(bsize):
             i = batches[t, b]
             for q in range(p):

@@ -82,6 +82,17 @@ def resolve_head(
     return w, int(w.shape[1])
 
 
+def resolve_init_means(
+    value: Any, n_classes: int, p: int, owner: str
+) -> np.ndarray | None:
+    """Validate optional initial class means: a finite (K, p) array, or None."""
+    if value is None:
+        return None
+    means = check_array(value, "init_means", owner, shape=(n_classes, p))
+    means.setflags(write=False)
+    return means
+
+
 def materialise_head(
     spec: str | np.ndarray, p: int, n_classes: int, rng: np.random.Generator
 ) -> np.ndarray:

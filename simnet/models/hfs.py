@@ -18,6 +18,7 @@ import numpy as np
 from .._validation import check_enum, check_float, check_int
 from ..errors import ConfigError, HierarchyError
 from ..hierarchy import Hierarchy, NodeWeights
+from ..schedules import Schedule, as_schedule
 from ._common import (
     Sampling,
     labels_from_sizes,
@@ -25,6 +26,7 @@ from ._common import (
     plain,
     resolve_class_sizes,
     resolve_head,
+    resolve_init_means,
 )
 
 __all__ = ["HFSModel", "HFSState"]
@@ -110,8 +112,18 @@ class HFSModel:
         Weight of the instance features; instance features start N(0, 1/p).
     eta_u : float, default 0.1
         Learning rate of the instance features.
+    init_means : array (K, p), optional
+        Initial class means of the particles, e.g. a network's initial class-mean
+        logits when the model is fitted to it. They are realised through each
+        class node's own feature: ``phi_k`` is shifted by
+        ``(init_means[k] - current class mean) / lam_k`` after the random draw, so
+        the class nodes' amounts must be nonzero.
     sigma : float, default 0.0
         Langevin noise: N(0, sigma^2) added to every parameter a step updates.
+    rate_scale : float or Schedule, default 1.0
+        A learning-rate schedule s(t): every rate (``eta_phi``, ``eta_lam``,
+        ``eta_u``) of step t is multiplied by s(t) (time is the step count), and so
+        is the tangent kernel. Constant rates by default.
     batch_size : int, default 1
     sampling : {"uniform", "epoch"}, default "uniform"
 
@@ -145,7 +157,9 @@ class HFSModel:
     phi_scale: float = 1.0
     gamma: float = 0.1
     eta_u: float = 0.1
+    init_means: np.ndarray | None = None
     sigma: float = 0.0
+    rate_scale: float | Schedule = 1.0
     batch_size: int = 1
     sampling: Sampling | str = Sampling.UNIFORM
 
@@ -183,6 +197,23 @@ class HFSModel:
         check_float(self.gamma, "gamma", _OWNER, low=0.0)
         check_float(self.eta_u, "eta_u", _OWNER, low=0.0)
         check_float(self.sigma, "sigma", _OWNER, low=0.0)
+        object.__setattr__(
+            self, "rate_scale", as_schedule(self.rate_scale, "rate_scale")
+        )
+        init_means = resolve_init_means(self.init_means, k, p, _OWNER)
+        class_nodes = np.array(
+            [self.hierarchy.node_index[c] for c in self.hierarchy.classes],
+            dtype=np.int64,
+        )
+        if init_means is not None and np.any(rates["lam0"][class_nodes] == 0):
+            bad = self.hierarchy.classes[
+                int(np.flatnonzero(rates["lam0"][class_nodes] == 0)[0])
+            ]
+            raise ConfigError(
+                f"The 'lam0' parameter of {_OWNER} must be nonzero at every class "
+                f"node when 'init_means' is given (it is realised through the class "
+                f"node's feature). Got 0 at node {bad!r}."
+            )
         n = int(sizes.sum())
         check_int(self.batch_size, "batch_size", _OWNER, low=1, high=n)
         sampling = check_enum(Sampling, self.sampling, "sampling", _OWNER)
@@ -191,6 +222,8 @@ class HFSModel:
         object.__setattr__(self, "_p", p)
         object.__setattr__(self, "_rates", rates)
         object.__setattr__(self, "_sampling", sampling)
+        object.__setattr__(self, "_init_means", init_means)
+        object.__setattr__(self, "_class_nodes", class_nodes)
 
     # ------------------------------------------------------------------ derived
     @property
@@ -229,8 +262,18 @@ class HFSModel:
             self.phi_scale / np.sqrt(p)
         )
         u = rng.standard_normal((self.n_samples, p)) / np.sqrt(p)
+        lam = self._rates["lam0"].copy()
+        if self._init_means is not None:
+            a = np.array(self.hierarchy.ancestor_matrix, dtype=np.float64)
+            labels = self.labels()
+            u_means = np.zeros((k, p))
+            np.add.at(u_means, labels, u)
+            u_means /= self._sizes[:, None]
+            current = a @ (lam[:, None] * phi) + self.gamma * u_means
+            nodes = self._class_nodes
+            phi[nodes] += (self._init_means - current) / lam[nodes, None]
         return HFSState(
-            lam=self._rates["lam0"].copy(),
+            lam=lam,
             phi=phi,
             u=u,
             labels=self.labels(),
@@ -240,10 +283,13 @@ class HFSModel:
         )
 
     # ------------------------------------------------------------------ theory
-    def tangent_kernel(self, state: HFSState, i: int, j: int) -> np.ndarray:
-        """The p x p tangent kernel K_ij of ``MODEL.md`` section 2.
+    def tangent_kernel(
+        self, state: HFSState, i: int, j: int, time: float = 0.0
+    ) -> np.ndarray:
+        """The p x p tangent kernel K_ij of ``MODEL.md`` section 2, at step ``time``.
 
-        Exact, to first order.
+        Exact, to first order. With a ``rate_scale`` schedule it is multiplied by
+        s(time).
         """
         a = self.hierarchy.ancestor_matrix
         shared = np.flatnonzero(a[state.labels[i]] & a[state.labels[j]])
@@ -254,20 +300,20 @@ class HFSModel:
             kern += self._rates["eta_lam"][v] * np.outer(state.phi[v], state.phi[v])
         if i == j:
             kern += self.eta_u * self.gamma**2 * np.eye(p)
-        return kern
+        return kern * float(self.rate_scale(float(time)))
 
-    def impact_matrix(self, state: HFSState) -> np.ndarray:
+    def impact_matrix(self, state: HFSState, time: float = 0.0) -> np.ndarray:
         """Class-level impact E(t)[k, k'] = tr(K_ij)/p for i in k, j in k', i != j.
 
-        ``E = A diag(eta_phi lam^2 + eta_lam |phi|^2 / p) A^T`` with A the ancestor
-        matrix.
+        ``E = s(t) A diag(eta_phi lam^2 + eta_lam |phi|^2 / p) A^T`` with A the
+        ancestor matrix and s the ``rate_scale`` schedule at step ``time``.
         """
         w = (
             self._rates["eta_phi"] * state.lam**2
             + self._rates["eta_lam"] * np.sum(state.phi**2, axis=1) / self._p
         )
         a = self.hierarchy.ancestor_matrix.astype(np.float64)
-        return (a * w) @ a.T
+        return (a * (w * float(self.rate_scale(float(time))))) @ a.T
 
     def to_config(self) -> dict[str, Any]:
         """JSON-friendly description of every parameter (the hierarchy as node-link)."""

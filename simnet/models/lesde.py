@@ -28,6 +28,7 @@ from ._common import (
     plain,
     resolve_class_sizes,
     resolve_head,
+    resolve_init_means,
 )
 from .impact import ImpactMatrix
 
@@ -134,7 +135,11 @@ class LESDEModel:
     ode_method : {"euler", "rk4"}, default "euler"
         The reference code integrates by forward Euler with dt = 1.
     init_scale : float, default 0.5
-        Initial particles (or class means for the ODE) are N(0, init_scale^2 I).
+        Initial particles (or class means for the ODE) are N(0, init_scale^2 I)
+        around their class's entry of ``init_means``.
+    init_means : array (K, p), optional
+        Initial class means of the features (default 0), e.g. a network's initial
+        class-mean logits when the model is fitted to it.
     batch_size : int, default 1
         Minibatch size of ``sgd``.
     sampling : {"uniform", "epoch"}, default "uniform"
@@ -160,6 +165,7 @@ class LESDEModel:
     surrogate: Surrogate | str = Surrogate.CE
     ode_method: OdeMethod | str = OdeMethod.EULER
     init_scale: float = 0.5
+    init_means: np.ndarray | None = None
     batch_size: int = 1
     sampling: Sampling | str = Sampling.UNIFORM
 
@@ -212,6 +218,7 @@ class LESDEModel:
                 "d_k = e_k - 1/K in R^K)."
             )
         check_float(self.init_scale, "init_scale", _OWNER, low=0.0)
+        init_means = resolve_init_means(self.init_means, k, p, _OWNER)
         check_int(self.batch_size, "batch_size", _OWNER, low=1, high=int(sizes.sum()))
         for name, value in (
             ("_hierarchy", hierarchy),
@@ -223,6 +230,7 @@ class LESDEModel:
             ("_sizes", sizes),
             ("_head_spec", head),
             ("_p", p),
+            ("_init_means", init_means),
         ):
             object.__setattr__(self, name, value)
 
@@ -280,6 +288,8 @@ class LESDEModel:
         head = materialise_head(self._head_spec, self._p, self.n_classes, rng)
         labels = self.labels()
         base = rng.standard_normal((labels.shape[0], self._p)) * self.init_scale
+        if self._init_means is not None:
+            base += self._init_means[labels]
         return LESDEState(
             base=base,
             offsets=np.zeros((self.n_classes, self._p)),

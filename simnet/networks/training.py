@@ -81,6 +81,7 @@ def train_mlp(
     observe: Sequence[Observable | str] | None = None,
     progress: bool | None = None,
     params: MLPParams | None = None,
+    validation: tuple[ArrayLike, ArrayLike] | None = None,
 ) -> RunResult:
     r"""Train ``mlp`` on ``(X, y)`` by SGD, recording observables at checkpoints.
 
@@ -135,6 +136,12 @@ def train_mlp(
     params : MLPParams, optional
         Initial weights (copied, not modified). Default ``mlp.init`` from the
         seed's ``init`` stream.
+    validation : tuple (X_val, y_val), optional
+        A held-out set evaluated at every record: its mean loss (``mlp.loss``) and
+        accuracy enter the ``metrics`` table as ``val_loss`` and ``val_accuracy``,
+        whatever ``observe`` lists. ``X_val`` has shape ``(n_val, input_dim)``
+        with ``n_val >= 1`` and ``y_val`` the labels, as ``X`` and ``y``. It is
+        not used for training.
 
     Returns
     -------
@@ -145,7 +152,8 @@ def train_mlp(
           loss of ``mlp.loss`` on all samples), ``accuracy``, ``margin_mean``,
           ``margin_min``, ``separable``, ``nc1``, ``equinorm``, ``equiangularity``,
           ``angle_deviation``, ``etf_distance`` (of the penultimate features) and
-          ``intra_inter_ratio`` (of the impact matrix);
+          ``intra_inter_ratio`` (of the impact matrix); with ``validation``,
+          also ``val_loss`` and ``val_accuracy`` (on the held-out set);
         * ``impact`` (``step, time, class_a, class_b, lca_depth, value``);
         * ``elasticity_curve`` (``step, time, lca_depth, same_class, mean_impact,
           n_pairs``);
@@ -164,8 +172,8 @@ def train_mlp(
     ConfigError
         On an invalid argument; the message names it.
     DataError
-        If ``X`` or ``y`` does not fit ``mlp``, or a class has fewer than 2 samples
-        while ``impact`` or ``similarity`` is recorded.
+        If ``X`` or ``y`` (or the validation set) does not fit ``mlp``, or a class
+        has fewer than 2 samples while ``impact`` or ``similarity`` is recorded.
     DivergenceError
         If the loss or the weights become NaN or infinite; the message names the
         step and suggests a smaller ``lr``.
@@ -218,6 +226,7 @@ def train_mlp(
     if n == 0:
         raise DataError(f"The 'X' parameter of {_OWNER} must have at least 1 row.")
     y = mlp.check_labels(y, n, _OWNER)
+    held_out = _validation_set(mlp, validation)
     steps = check_int(steps, "steps", _OWNER, low=0)
     lr = check_float(lr, "lr", _OWNER, low=0.0, closed="neither")
     batch_size = check_int(batch_size, "batch_size", _OWNER, low=1, high=n)
@@ -251,8 +260,9 @@ def train_mlp(
     ntk_idx = _stratified(y, len(names), ntk_samples, 2, rngs["ntk"])
     sampler = BatchSampler(n, batch_size, sampling, rngs["sampling"])
     recorder = _Recorder(
-        mlp, X, y, lr, names, lca, observables, probe_idx, ntk_idx, probe_eta
-    )
+        mlp, X, y, lr, names, lca, observables, probe_idx, ntk_idx, probe_eta,
+        held_out,
+    )  # fmt: skip
 
     train_seconds = 0.0
     velocity: MLPParams | None = None
@@ -299,6 +309,7 @@ def train_mlp(
         "probe_eta": probe_eta,
         "ntk_samples": ntk_samples,
         "initial_params": "given" if given_params else "init",
+        "validation_samples": None if held_out is None else int(held_out[1].size),
     }
     metadata = {
         SEED_ENTROPY_KEY: root.entropy,
@@ -344,6 +355,24 @@ def _resolve_observables(observe: Any) -> tuple[Observable, ...]:
         if o not in out:
             out.append(o)
     return tuple(out)
+
+
+def _validation_set(mlp: MLP, validation: Any) -> tuple[np.ndarray, np.ndarray] | None:
+    """The held-out pair ``(X_val, y_val)`` checked against ``mlp``, or None."""
+    if validation is None:
+        return None
+    if not isinstance(validation, (tuple, list)) or len(validation) != 2:
+        raise ConfigError(
+            f"The 'validation' parameter of {_OWNER} must be a pair (X_val, y_val) "
+            f"or None. Got {type(validation).__name__} instead."
+        )
+    X_val = mlp.check_inputs(validation[0], _OWNER, "validation[0]")
+    if X_val.shape[0] == 0:
+        raise DataError(
+            f"The 'validation[0]' parameter of {_OWNER} must have at least 1 row."
+        )
+    y_val = mlp.check_labels(validation[1], X_val.shape[0], _OWNER, "validation[1]")
+    return X_val, y_val
 
 
 def _classes(
@@ -449,8 +478,10 @@ class _Recorder:
         probe_idx: np.ndarray,
         ntk_idx: np.ndarray,
         probe_eta: float | None,
+        validation: tuple[np.ndarray, np.ndarray] | None = None,
     ):
         self.mlp, self.X, self.y, self.lr = mlp, X, y, lr
+        self.validation = validation
         self.k = len(names)
         self.out = TableRows(names, lca)
         self.observables = observables
@@ -478,6 +509,12 @@ class _Recorder:
             metrics["accuracy"] = obs.accuracy(scores, y)
             metrics["margin_mean"] = float(np.mean(m))
             metrics["margin_min"] = float(np.min(m))
+        if self.validation is not None:
+            X_val, y_val = self.validation
+            z_val = forward_pass(params, X_val, mlp.activation)[1][-1]
+            val_losses, _ = output_loss(z_val, y_val, mlp.loss)
+            metrics["val_loss"] = float(np.mean(val_losses))
+            metrics["val_accuracy"] = obs.accuracy(class_scores(z_val, mlp.loss), y_val)
         if Observable.SEPARABILITY in self.observables:
             metrics["separable"] = float(obs.is_linearly_separable(features, y, K))
         if Observable.NEURAL_COLLAPSE in self.observables:

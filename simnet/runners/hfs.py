@@ -43,6 +43,13 @@ class HFSRunner(Runner):
     def labels(self) -> np.ndarray:
         return self.state.labels
 
+    def rate_scales(self, n_steps: int) -> np.ndarray:
+        """The learning-rate multipliers of the next ``n_steps`` steps."""
+        steps = self.step + np.arange(n_steps, dtype=np.float64)
+        return np.ascontiguousarray(
+            np.broadcast_to(self.model.rate_scale(steps), (n_steps,)), dtype=np.float64
+        )
+
     def advance(self, n_steps: int) -> None:
         s = self.state
         batches = self.sampler.draw(n_steps)
@@ -61,6 +68,7 @@ class HFSRunner(Runner):
             float(self.model.sigma),
             s.head,
             batches,
+            self.rate_scales(n_steps),
             self.model.n_classes,
             self.noise_rng,
             self.step,
@@ -79,7 +87,7 @@ class HFSRunner(Runner):
         return self.state.logits(features)
 
     def impact(self) -> np.ndarray:
-        return self.model.impact_matrix(self.state)
+        return self.model.impact_matrix(self.state, time=float(self.step))
 
     def probe(self, i: int, targets: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """One plain SGD step on sample i (no decay, no noise), applied to a copy."""
@@ -91,13 +99,14 @@ class HFSRunner(Runner):
         r = _softmax_residual(z_i, c)
         g = r if s.head.shape[0] == 0 else s.head.T @ r
         lam, phi = s.lam[nodes], s.phi[nodes]
-        new_phi = phi - (self.eta_phi[nodes] * lam)[:, None] * g
-        new_lam = lam - self.eta_lam[nodes] * (phi @ g)
+        scale = float(self.model.rate_scale(float(self.step)))
+        new_phi = phi - (scale * self.eta_phi[nodes] * lam)[:, None] * g
+        new_lam = lam - scale * self.eta_lam[nodes] * (phi @ g)
         delta_node = new_lam[:, None] * new_phi - lam[:, None] * phi
         shared = s.ancestor_matrix[s.labels[targets]][:, nodes].astype(np.float64)
         dx = shared @ delta_node
         self_rows = targets == i
-        dx[self_rows] += s.gamma * (-self.model.eta_u * s.gamma * g)
+        dx[self_rows] += s.gamma * (-scale * self.model.eta_u * s.gamma * g)
         dz = dx if s.head.shape[0] == 0 else dx @ s.head.T
         return dz, r
 

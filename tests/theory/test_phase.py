@@ -127,18 +127,11 @@ def test_errors():
 
 
 def test_phase_diagram_experiment_quick_mode(tmp_path):
-    """experiments/phase_diagram.py --quick: every off-diagonal cell of the grid is
+    """simnet reproduce phase-diagram --quick: every off-diagonal cell of the grid is
     on the predicted side of alpha = beta, the measured transition is narrower than
     0.2 in delta, and the CSV, PNG and summary are written."""
-    import importlib.util
-    import sys
-    from pathlib import Path
+    from simnet.reproduce import phase_diagram as module
 
-    path = Path(__file__).resolve().parents[2] / "experiments" / "phase_diagram.py"
-    spec = importlib.util.spec_from_file_location("simnet_experiments_phase", path)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
     results = module.run(tmp_path, quick=True, seed=0)
     assert results["grid"]["agreement"] == 1.0
     assert results["hierarchy"]["agreement"] == 1.0
