@@ -434,7 +434,7 @@ def report(rows: list[dict], st: Settings, args, started, elapsed, load0) -> str
     lines += [
         "",
         "Recording runs in Python, replica by replica, through the single-run "
-        "`Recorder` (which builds a pandas DataFrame per table and record), so its "
+        "`Recorder` (observables in numpy, rows buffered as columns), so its "
         f"cost grows with R x records ({st.replicas} x {st.steps // st.stride + 1} "
         "here), not with the steps. With K = 3 a step is a few flops per replica, so "
         "a numpy loop over steps that vectorises over the R replicas (context table) "

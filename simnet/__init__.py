@@ -13,7 +13,7 @@ Examples
 ['elasticity_curve', 'impact', 'metrics']
 """
 
-from . import analysis, datasets, networks, observables, plotting, theory
+from . import analysis, datasets, networks, observables, plotting, sweeps, theory
 from .config import (
     MLPRunConfig,
     RunConfig,
@@ -78,5 +78,6 @@ __all__ = [
     "plotting",
     "simulate",
     "simulate_ensemble",
+    "sweeps",
     "theory",
 ]

@@ -884,13 +884,14 @@ def plot_trajectory_comparison(
         layout="constrained",
     )
     flat: list[Axes] = list(axes.ravel())
-    colours = plt.get_cmap("tab10")
+    # distinct colours for up to 20 logit coordinates (tab10, then tab20)
+    palette = plt.get_cmap("tab10" if len(coords) <= 10 else "tab20")
     t = series.times
     mean, std = series.mean, series.std
     for ax, cls in zip(flat, chosen, strict=False):
         for j, coord in enumerate(coords):
             col = series.column((cls, coord))
-            colour = colours(j % 10)
+            colour = palette(j % palette.N)
             ax.plot(t, series.reference[:, col], color=colour, **_REFERENCE_STYLE)
             ax.plot(t, mean[:, col], color=colour, linewidth=1.5)
             _band(ax, t, mean[:, col], std[:, col], colour, series.n_replicas)
@@ -904,7 +905,7 @@ def plot_trajectory_comparison(
         Line2D(
             [],
             [],
-            color=colours(j % 10),
+            color=palette(j % palette.N),
             linewidth=1.5,
             label=f"logit {all_classes[c]}" if logit_names else f"coordinate {c}",
         )

@@ -14,9 +14,12 @@ class _Silent:
         pass
 
 
-def progress_bar(total: int, *, enabled: bool | None, desc: str = "") -> Any:
-    """A tqdm bar when ``enabled`` (None: only when stderr is a terminal) and tqdm is
-    installed; otherwise an object with no-op ``update`` and ``close``."""
+def progress_bar(
+    total: int, *, enabled: bool | None, desc: str = "", unit: str = "step"
+) -> Any:
+    """A tqdm bar (with rate and ETA) when ``enabled`` (None: only when stderr is a
+    terminal) and tqdm is installed; otherwise an object with no-op ``update`` and
+    ``close``. ``unit`` names what is counted (steps, cells...)."""
     if enabled is None:
         enabled = sys.stderr.isatty()
     if not enabled:
@@ -25,4 +28,4 @@ def progress_bar(total: int, *, enabled: bool | None, desc: str = "") -> Any:
         from tqdm.auto import tqdm
     except ImportError:  # pragma: no cover - optional dependency
         return _Silent()
-    return tqdm(total=total, desc=desc, unit="step", leave=False, dynamic_ncols=True)
+    return tqdm(total=total, desc=desc, unit=unit, leave=False, dynamic_ncols=True)

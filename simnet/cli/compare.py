@@ -64,8 +64,15 @@ def add_compare_parser(commands: Any) -> argparse.ArgumentParser:
             "and PNG figures."
         ),
     )
-    cmp.add_argument("run_dir", metavar="NETWORK_RUN_DIR", type=Path)
-    cmp.add_argument("--out", type=Path, required=True, help="output directory")
+    cmp.add_argument(
+        "run_dir",
+        metavar="NETWORK_RUN_DIR",
+        type=Path,
+        help="a network run directory (the output of 'simnet mlp')",
+    )
+    cmp.add_argument(
+        "--out", metavar="DIR", type=Path, required=True, help="output directory"
+    )
     cmp.add_argument(
         "--model",
         default="all",
@@ -77,6 +84,7 @@ def add_compare_parser(commands: Any) -> argparse.ArgumentParser:
     )
     cmp.add_argument(
         "--fit-fraction",
+        metavar="F",
         type=_fraction,
         default=0.5,
         help="fit on this fraction of training time, hold out the rest "
@@ -84,18 +92,24 @@ def add_compare_parser(commands: Any) -> argparse.ArgumentParser:
     )
     cmp.add_argument(
         "--hierarchy",
+        metavar="FILE|infer",
         default=None,
         help="hierarchy of the HFS fit: a .json/.gml file or 'infer' (default: the "
         "run's own hierarchy, else inferred from the network's elasticity)",
     )
     cmp.add_argument(
         "--replicas",
+        metavar="N",
         type=_positive_int,
         default=4,
         help="simulations per fitted model (default 4)",
     )
-    cmp.add_argument("--seed", type=int, default=0, help="seed (default 0)")
-    cmp.add_argument("--quiet", action="store_true", help="print nothing but errors")
+    cmp.add_argument(
+        "--seed", metavar="N", type=int, default=0, help="seed (default 0)"
+    )
+    cmp.add_argument(
+        "-q", "--quiet", action="store_true", help="print nothing but errors"
+    )
     cmp.add_argument("--no-plots", action="store_true", help="do not write PNG figures")
     cmp.set_defaults(handler=run_compare_command)
     return cmp

@@ -266,9 +266,10 @@ def _figures(out, traj, sources, projections, first_run, protocol) -> None:
         sub = projections[projections.source == label]
         for k in range(3):
             rows = sub[sub["class"] == k]
+            # colours name the classes (network lines); line styles the sources
             ax.plot(rows.step, rows.projection, ls=ls, color=colours[k], lw=1.2,
-                    label=f"{names[k]} ({label})" if k == 0 or label == "network"
-                    else None)  # fmt: skip
+                    label=names[k] if label == "network" else None)  # fmt: skip
+        ax.plot([], [], ls=ls, color="black", lw=1.2, label=label)
     nu = runs_.final_direction(traj.means)
     z = first_run.state["final_logits"] @ nu
     labels = first_run.state["labels"]

@@ -140,7 +140,7 @@ def run_sweep(
 
     records: dict[int, CellRecord] = {}
     by_index = {c.index: c for c in cells}
-    bar = progress_bar(len(todo), enabled=progress, desc="sweep")
+    bar = progress_bar(len(todo), enabled=progress, desc="sweep", unit="cell")
     try:
         for record in execute_cells(
             todo, fn, backend=kind, workers=workers, scheduler=scheduler
