@@ -7,23 +7,15 @@ minutes; ``--quick``: under a minute). The protocol is in
 
 from __future__ import annotations
 
-import argparse
-from pathlib import Path
+import sys
 
-from simnet.reproduce import agreement
+from simnet.reproduce import script_main
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=agreement.TITLE)
-    parser.add_argument("--quick", action="store_true", help="small, under a minute")
-    parser.add_argument(
-        "--out", type=Path, default=Path("experiments/out") / agreement.NAME
-    )
-    parser.add_argument("--seed", type=int, default=0)
-    args = parser.parse_args()
-    agreement.run(args.out, quick=args.quick, seed=args.seed)
-    print((args.out / "summary.md").read_text())
+def main(argv: list[str] | None = None) -> dict:
+    """Run ``simnet reproduce agreement`` with this script's arguments."""
+    return script_main("agreement", argv)
 
 
 if __name__ == "__main__":
-    main()
+    main(sys.argv[1:])

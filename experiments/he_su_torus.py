@@ -8,26 +8,15 @@ the same. Run from the repository root: ``python experiments/he_su_torus.py
 
 from __future__ import annotations
 
-import argparse
-from pathlib import Path
-from typing import Any
+import sys
 
-from simnet.reproduce import he_su_torus as reproduction
+from simnet.reproduce import script_main
 
 
-def main(argv: list[str] | None = None) -> dict[str, Any]:
-    """Parse the arguments, run the reproduction, print its summary."""
-    parser = argparse.ArgumentParser(description=reproduction.TITLE)
-    parser.add_argument("--out", type=Path, default=Path("experiments/out/he_su_torus"))
-    parser.add_argument(
-        "--quick", action="store_true", help="the reduced protocol (under a minute)"
-    )
-    parser.add_argument("--seed", type=int, default=0)
-    args = parser.parse_args(argv)
-    results = reproduction.run(args.out, quick=args.quick, seed=args.seed)
-    print((args.out / "summary.md").read_text(encoding="utf-8"), end="")
-    return results
+def main(argv: list[str] | None = None) -> dict:
+    """Run ``simnet reproduce he-su-torus`` with this script's arguments."""
+    return script_main("he-su-torus", argv)
 
 
 if __name__ == "__main__":
-    main()
+    main(sys.argv[1:])

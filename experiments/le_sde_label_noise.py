@@ -9,28 +9,15 @@ protocol, the measurements and the summary; ``simnet reproduce le-sde-label-nois
 
 from __future__ import annotations
 
-import argparse
-from pathlib import Path
-from typing import Any
+import sys
 
-from simnet.reproduce import le_sde_label_noise as reproduction
+from simnet.reproduce import script_main
 
 
-def main(argv: list[str] | None = None) -> dict[str, Any]:
-    """Parse the arguments, run the reproduction, print its summary."""
-    parser = argparse.ArgumentParser(description=reproduction.TITLE)
-    parser.add_argument(
-        "--out", type=Path, default=Path("experiments/out/le_sde_label_noise")
-    )
-    parser.add_argument(
-        "--quick", action="store_true", help="the reduced protocol (under a minute)"
-    )
-    parser.add_argument("--seed", type=int, default=0)
-    args = parser.parse_args(argv)
-    results = reproduction.run(args.out, quick=args.quick, seed=args.seed)
-    print((args.out / "summary.md").read_text(encoding="utf-8"), end="")
-    return results
+def main(argv: list[str] | None = None) -> dict:
+    """Run ``simnet reproduce le-sde-label-noise`` with this script's arguments."""
+    return script_main("le-sde-label-noise", argv)
 
 
 if __name__ == "__main__":
-    main()
+    main(sys.argv[1:])

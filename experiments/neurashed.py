@@ -13,21 +13,15 @@ about 10 s).
 
 from __future__ import annotations
 
-import argparse
-from pathlib import Path
+import sys
 
-from simnet.reproduce import neurashed
+from simnet.reproduce import script_main
 
 
-def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out", type=Path, default=Path("experiments/out/neurashed"))
-    parser.add_argument("--quick", action="store_true", help="reduced protocol")
-    parser.add_argument("--seed", type=int, default=0)
-    args = parser.parse_args(argv)
-    neurashed.run(args.out, quick=args.quick, seed=args.seed)
-    print((args.out / "summary.md").read_text(encoding="utf-8"))
+def main(argv: list[str] | None = None) -> dict:
+    """Run ``simnet reproduce neurashed`` with this script's arguments."""
+    return script_main("neurashed", argv)
 
 
 if __name__ == "__main__":
-    main()
+    main(sys.argv[1:])

@@ -399,21 +399,26 @@ def plot_impact_matrix(
     ax.set_ylabel("class k' (impacted)")
     ax.set_title(f"Impact matrix at step {step:,}")
     if annotate:
-        for (i, j), value in np.ndenumerate(matrix):
-            if not np.isfinite(value):
-                continue
-            r, g, b, _ = image.cmap(image.norm(value))
-            dark = 0.299 * r + 0.587 * g + 0.114 * b < 0.5
-            ax.text(
-                j,
-                i,
-                f"{value:.2g}",
-                ha="center",
-                va="center",
-                fontsize="x-small",
-                color="white" if dark else "black",
-            )
+        _annotate_cells(ax, image, matrix)
     return fig
+
+
+def _annotate_cells(ax: Axes, image: Any, matrix: np.ndarray) -> None:
+    """Write each finite value of a heatmap in its cell, white on dark colours."""
+    for (i, j), value in np.ndenumerate(matrix):
+        if not np.isfinite(value):
+            continue
+        r, g, b, _ = image.cmap(image.norm(value))
+        dark = 0.299 * r + 0.587 * g + 0.114 * b < 0.5
+        ax.text(
+            j,
+            i,
+            f"{value:.2g}",
+            ha="center",
+            va="center",
+            fontsize="x-small",
+            color="white" if dark else "black",
+        )
 
 
 def plot_metrics(
@@ -1026,20 +1031,7 @@ def plot_impact_comparison(
             ax.set_yticklabels(classes if c == 0 else [])
             ax.set_title(f"{who}, step {int(step):,}", fontsize="medium")
             if annotate:
-                for (i, j), value in np.ndenumerate(matrix):
-                    if not np.isfinite(value):
-                        continue
-                    red, green, blue, _ = image.cmap(image.norm(value))
-                    dark = 0.299 * red + 0.587 * green + 0.114 * blue < 0.5
-                    ax.text(
-                        j,
-                        i,
-                        f"{value:.2g}",
-                        ha="center",
-                        va="center",
-                        fontsize="x-small",
-                        color="white" if dark else "black",
-                    )
+                _annotate_cells(ax, image, matrix)
     colorbar = fig.colorbar(image, ax=axes, shrink=0.8)
     colorbar.set_label("E[k', k]")
     fig.supxlabel("class k (SGD step on)")

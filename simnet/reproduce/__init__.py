@@ -16,12 +16,16 @@ reproduction with ``simnet reproduce NAME --out DIR``.
 
 from __future__ import annotations
 
+import argparse
 import importlib
+from collections.abc import Sequence
+from pathlib import Path
 from types import ModuleType
+from typing import Any
 
 from ..errors import ConfigError
 
-__all__ = ["EXPERIMENTS", "experiment", "names"]
+__all__ = ["EXPERIMENTS", "experiment", "names", "script_main"]
 
 #: Command-line name -> module in this package, in the order the guide shows them.
 EXPERIMENTS: dict[str, str] = {
@@ -58,3 +62,22 @@ def experiment(name: str) -> ModuleType:
             f"unknown reproduction {name!r}; choose one of: {', '.join(EXPERIMENTS)}"
         )
     return importlib.import_module(f"{__name__}.{EXPERIMENTS[name]}")
+
+
+def script_main(name: str, argv: Sequence[str] | None = None) -> dict[str, Any]:
+    """The command line of the scripts in ``experiments/``: run reproduction
+    ``name`` with ``--out`` (default ``experiments/out/<module>``), ``--quick`` and
+    ``--seed``, print its ``summary.md`` and return its results."""
+    module = experiment(name)
+    parser = argparse.ArgumentParser(description=module.TITLE)
+    parser.add_argument(
+        "--out", type=Path, default=Path("experiments/out") / EXPERIMENTS[name]
+    )
+    parser.add_argument(
+        "--quick", action="store_true", help="the reduced protocol (under a minute)"
+    )
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args(argv)
+    results = module.run(args.out, quick=args.quick, seed=args.seed)
+    print((args.out / "summary.md").read_text(encoding="utf-8"), end="")
+    return results

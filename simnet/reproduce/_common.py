@@ -26,6 +26,7 @@ __all__ = [
     "has_matplotlib",
     "paper_table",
     "require_extra",
+    "run_recorded",
     "save_figure",
     "write_csv",
     "write_run_record",
@@ -182,3 +183,29 @@ def paper_table(rows: Sequence[tuple[str, str, str, str]]) -> str:
         cells = (" ".join(str(c).split()).replace("|", "\\|") for c in row)
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
+
+
+def run_recorded(
+    name: str,
+    out: Path | str,
+    quick: bool,
+    seed: int,
+    body: Callable[[Path, bool, int], dict[str, Any]],
+) -> dict[str, Any]:
+    """Run ``body(out, quick, seed)`` with one BLAS thread, add its wall time as
+    ``results["seconds"]`` and write ``run.json`` with ``results["headline"]``."""
+    started = time.perf_counter()
+    out = Path(out)
+    quick = bool(quick)
+    with blas_single_thread():
+        results = body(out, quick, seed)
+    results["seconds"] = time.perf_counter() - started
+    write_run_record(
+        out,
+        name=name,
+        quick=quick,
+        seed=seed,
+        started=started,
+        headline=results["headline"],
+    )
+    return results

@@ -45,12 +45,11 @@ from ..networks import MLP, MLPParams, probe_similarities, train_mlp
 from ._common import (
     NO_FIGURES,
     NO_NUMBER,
-    blas_single_thread,
     figure_or_none,
     paper_table,
+    run_recorded,
     save_figure,
     write_csv,
-    write_run_record,
     write_summary,
 )
 
@@ -165,20 +164,7 @@ def run(out: Path | str, *, quick: bool = False, seed: int = 0) -> dict[str, Any
         the final training loss and accuracy and ``seconds``; plus ``headline``
         (the correlations of S_rel with the geodesic distance) and ``seconds``.
     """
-    started = time.perf_counter()
-    out = Path(out)
-    with blas_single_thread():
-        results = _run(out, bool(quick), seed)
-    results["seconds"] = time.perf_counter() - started
-    write_run_record(
-        out,
-        name=NAME,
-        quick=bool(quick),
-        seed=seed,
-        started=started,
-        headline=results["headline"],
-    )
-    return results
+    return run_recorded(NAME, out, quick, seed, _run)
 
 
 def _run(out: Path, quick: bool, seed: int) -> dict[str, Any]:

@@ -80,13 +80,12 @@ from ..results import RunResult
 from ._common import (
     NO_FIGURES,
     NO_NUMBER,
-    blas_single_thread,
     figure_or_none,
     has_matplotlib,
     paper_table,
+    run_recorded,
     save_figure,
     write_csv,
-    write_run_record,
     write_summary,
 )
 
@@ -323,21 +322,7 @@ def run(out: Path | str, *, quick: bool = False, seed: int = 0) -> dict[str, Any
         (:func:`agreement_figures`), the fit's ``residual`` and ``seconds``;
         ``headline`` and ``seconds``.
     """
-    started = time.perf_counter()
-    out = Path(out)
-    quick = bool(quick)
-    with blas_single_thread():
-        results = _run(out, quick, seed)
-    results["seconds"] = time.perf_counter() - started
-    write_run_record(
-        out,
-        name=NAME,
-        quick=quick,
-        seed=seed,
-        started=started,
-        headline=results["headline"],
-    )
-    return results
+    return run_recorded(NAME, out, quick, seed, _run)
 
 
 def _run(out: Path, quick: bool, seed: int) -> dict[str, Any]:
