@@ -17,7 +17,6 @@ recorded step. :func:`run_cell` evaluates one cell and never raises for an error
 from __future__ import annotations
 
 import json
-import re
 import time
 import traceback
 from collections.abc import Callable, Mapping, Sequence
@@ -27,7 +26,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..errors import ConfigError, DataError
+from ..config import apply_overrides
+from ..errors import DataError
 
 __all__ = [
     "RESERVED_COLUMNS",
@@ -118,87 +118,6 @@ class CellRecord:
     error_type: str | None = None
     error: str | None = None
     seconds: float = 0.0
-
-
-_INDEXED = re.compile(r"(?P<name>[^\[\]]+)\[(?P<start>\d*)(?P<colon>:?)(?P<stop>\d*)\]")
-
-
-def apply_overrides(
-    base: Mapping[str, Any], overrides: Mapping[str, Any]
-) -> dict[str, Any]:
-    """A copy of ``base`` with ``overrides[dotted_key] = value`` set.
-
-    Tables on the way down are copied (and created when missing); ``base`` is not
-    modified. The last part of a key may index a list of the base configuration:
-    ``model.eta_phi[3]`` sets one entry, ``model.eta_phi[0:3]`` sets entries 0, 1
-    and 2 to the same value (a Python slice without step), e.g. to sweep the leaf
-    and the shared rates of a per-depth parameter as two keys.
-
-    Parameters
-    ----------
-    base : mapping
-        A run configuration (parsed TOML).
-    overrides : mapping of str to value
-        Dotted key -> value.
-
-    Returns
-    -------
-    dict
-
-    Raises
-    ------
-    ConfigError
-        If a key runs through a value that is not a table, or indexes a value that
-        is not a list or beyond its end.
-
-    Examples
-    --------
-    >>> apply_overrides({"model": {"kind": "hfs", "p": 2}}, {"model.p": 3})
-    {'model': {'kind': 'hfs', 'p': 3}}
-    >>> base = {"model": {"eta_phi": [0.1, 0.1, 0.1, 0.1]}}
-    >>> apply_overrides(base, {"model.eta_phi[0:3]": 0.0, "model.eta_phi[3]": 0.5})
-    {'model': {'eta_phi': [0.0, 0.0, 0.0, 0.5]}}
-    """
-    out = dict(base)
-    for dotted, value in overrides.items():
-        parts = str(dotted).split(".")
-        table = out
-        for depth, part in enumerate(parts[:-1]):
-            inner = table.get(part, {})
-            if not isinstance(inner, Mapping):
-                where = ".".join(parts[: depth + 1])
-                raise ConfigError(
-                    f"cannot set config key '{dotted}': '{where}' is not a table"
-                )
-            table[part] = dict(inner)
-            table = table[part]
-        match = _INDEXED.fullmatch(parts[-1])
-        if match is None:
-            table[parts[-1]] = value
-            continue
-        name = match.group("name")
-        where = ".".join([*parts[:-1], name])
-        items = table.get(name)
-        if not isinstance(items, list):
-            raise ConfigError(
-                f"cannot set config key '{dotted}': '{where}' is not a list in the "
-                "base configuration"
-            )
-        start, stop = match.group("start"), match.group("stop")
-        if match.group("colon"):
-            lo = int(start) if start else 0
-            hi = int(stop) if stop else len(items)
-        else:
-            if not start:
-                raise ConfigError(f"config key '{dotted}' has an empty index")
-            lo, hi = int(start), int(start) + 1
-        if not lo < hi <= len(items):
-            raise ConfigError(
-                f"cannot set config key '{dotted}': '{where}' has {len(items)} "
-                f"entries (indices 0..{len(items) - 1})"
-            )
-        table[name] = [*items[:lo], *([value] * (hi - lo)), *items[hi:]]
-    return out
 
 
 @dataclass(frozen=True)
