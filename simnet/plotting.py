@@ -153,6 +153,27 @@ def _step_axis_is_log(steps: np.ndarray) -> bool:
     return bool(np.median(positive) < 0.1 * positive[-1])
 
 
+def _panel_grid(
+    plt: Any, n_panels: int, n_columns: int, panel_size: tuple[float, float]
+) -> tuple[Figure, list[Axes]]:
+    """A figure with ``n_panels`` panels (row-major) on at most ``n_columns``
+    columns, sharing the x axis; the spare cells of the last row are removed."""
+    n_cols = min(int(n_columns), n_panels)
+    n_rows = -(-n_panels // n_cols)
+    fig, axes = plt.subplots(
+        n_rows,
+        n_cols,
+        figsize=(panel_size[0] * n_cols, panel_size[1] * n_rows),
+        sharex=True,
+        squeeze=False,
+        layout="constrained",
+    )
+    flat: list[Axes] = list(axes.ravel())
+    for ax in flat[n_panels:]:
+        ax.remove()
+    return fig, flat[:n_panels]
+
+
 def _check_max_steps(max_steps: int, owner: str) -> None:
     if isinstance(max_steps, bool) or not isinstance(max_steps, int | np.integer):
         raise ConfigError(
@@ -481,20 +502,9 @@ def plot_metrics(
     panels += [(str(n), (n,), "linear") for n in present if n not in known]
 
     plt = _pyplot()
-    n_panels = len(panels)
-    n_cols = min(int(n_columns), n_panels)
-    n_rows = -(-n_panels // n_cols)
-    fig, axes = plt.subplots(
-        n_rows,
-        n_cols,
-        figsize=(3.3 * n_cols, 2.5 * n_rows),
-        sharex=True,
-        squeeze=False,
-        layout="constrained",
-    )
+    fig, flat = _panel_grid(plt, len(panels), n_columns, (3.3, 2.5))
     log_steps = _step_axis_is_log(metrics["step"].to_numpy())
-    flat: list[Axes] = list(axes.ravel())
-    for ax, (title, names, scale) in zip(flat, panels, strict=False):
+    for ax, (title, names, scale) in zip(flat, panels, strict=True):
         finite_positive = True
         for name in names:
             rows = metrics[metrics["observable"] == name].sort_values("step")
@@ -524,8 +534,6 @@ def plot_metrics(
             ax.set_xscale("symlog", linthresh=1.0)
         ax.set_title(title, fontsize="medium")
         ax.grid(alpha=0.3)
-    for ax in flat[n_panels:]:
-        ax.remove()
     fig.supxlabel("step")
     return fig
 
@@ -877,23 +885,12 @@ def plot_trajectory_comparison(
     plt = _pyplot()
     from matplotlib.lines import Line2D
 
-    n_panels = len(chosen)
-    n_cols = min(int(n_columns), n_panels)
-    n_rows = -(-n_panels // n_cols)
-    fig, axes = plt.subplots(
-        n_rows,
-        n_cols,
-        figsize=(3.6 * n_cols, 2.9 * n_rows),
-        sharex=True,
-        squeeze=False,
-        layout="constrained",
-    )
-    flat: list[Axes] = list(axes.ravel())
+    fig, flat = _panel_grid(plt, len(chosen), n_columns, (3.6, 2.9))
     # distinct colours for up to 20 logit coordinates (tab10, then tab20)
     palette = plt.get_cmap("tab10" if len(coords) <= 10 else "tab20")
     t = series.times
     mean, std = series.mean, series.std
-    for ax, cls in zip(flat, chosen, strict=False):
+    for ax, cls in zip(flat, chosen, strict=True):
         for j, coord in enumerate(coords):
             col = series.column((cls, coord))
             colour = palette(j % palette.N)
@@ -904,8 +901,6 @@ def plot_trajectory_comparison(
             ax.axvline(b, color="grey", linestyle="--", linewidth=1.0)
         ax.set_title(f"class {cls}", fontsize="medium")
         ax.grid(alpha=0.3)
-    for ax in flat[n_panels:]:
-        ax.remove()
     coord_handles = [
         Line2D(
             [],

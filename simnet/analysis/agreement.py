@@ -9,6 +9,7 @@ interpolation). ``simnet compare RUN_DIR`` is a thin layer over it.
 
 from __future__ import annotations
 
+import json
 import os
 import time
 from collections.abc import Sequence
@@ -22,6 +23,7 @@ from .._validation import check_float, check_int
 from ..errors import ConfigError
 from ..hierarchy import Hierarchy
 from ..io import atomic_write_text
+from ..models._common import plain
 from ..results import RunResult, package_versions
 from ..seeding import SeedLike, as_seed_sequence
 from .comparison import Comparison, compare_runs, write_comparison_report
@@ -115,15 +117,13 @@ class Agreement:
         params = out / "parameters.csv"
         atomic_write_text(params, self.parameters().to_csv(index=False))
         meta = out / "agreement.json"
-        import json
-
         atomic_write_text(
             meta,
             json.dumps(
                 {
                     "fit_until": self.fit_until,
                     "models": {n: f.method.value for n, f in self.fits.items()},
-                    "info": {n: _jsonable(f.info) for n, f in self.fits.items()},
+                    "info": {n: plain(f.info) for n, f in self.fits.items()},
                     "seconds": self.seconds,
                     "versions": package_versions(),
                 },
@@ -132,16 +132,6 @@ class Agreement:
             + "\n",
         )
         return [*written, params, meta]
-
-
-def _jsonable(value):
-    if isinstance(value, dict):
-        return {str(k): _jsonable(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_jsonable(v) for v in value]
-    if isinstance(value, (np.integer, np.floating)):
-        return value.item()
-    return value
 
 
 def agreement(

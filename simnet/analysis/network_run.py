@@ -17,6 +17,7 @@ import pandas as pd
 from ..errors import DataError
 from ..hierarchy import Hierarchy
 from ..results import RunResult
+from .impacts import class_mean_trajectory
 
 __all__ = ["NetworkRun", "impact_series"]
 
@@ -128,23 +129,14 @@ class NetworkRun:
                 "The run's labels do not cover its classes: counts per class "
                 f"{sizes.tolist()} for {len(classes)} classes."
             )
-        table = result.table("class_means")
-        wide = table.pivot_table(
-            index=["step", "time"], columns=["class", "coordinate"], values="value"
-        )
-        unknown = set(wide.columns.get_level_values(0)) - set(classes)
+        unknown = set(result.table("class_means")["class"].astype(str)) - set(classes)
         if unknown:
             raise DataError(
                 f"The 'class_means' table names unknown classes {sorted(unknown)}."
             )
-        n_coord = int(table["coordinate"].max()) + 1
-        cols = pd.MultiIndex.from_product([list(classes), range(n_coord)])
-        wide = wide.reindex(columns=cols)
-        if wide.isna().to_numpy().any():
-            raise DataError("The 'class_means' table is incomplete.")
-        steps = wide.index.get_level_values("step").to_numpy(dtype=np.int64)
-        times = wide.index.get_level_values("time").to_numpy(dtype=np.float64)
-        means = wide.to_numpy(dtype=np.float64).reshape(-1, len(classes), n_coord)
+        trajectory = class_mean_trajectory(result, classes=classes)
+        steps = trajectory.steps.astype(np.int64)
+        times, means = trajectory.times, trajectory.means
         if "impact" in result.tables:
             i_steps, i_times, impact = impact_series(result.table("impact"), classes)
         else:
