@@ -52,11 +52,13 @@ from simnet.kernels.hfs import hfs_sgd_steps
 from simnet.kernels.lesde import (
     METHOD_EULER,
     METHOD_RK4,
+    N_BLOCKS,
     SURROGATE_CE,
     lesde_ode_steps,
     lesde_sde_steps,
     lesde_sgd_steps,
 )
+from simnet.kernels.normal import new_scratch, normal_block, stream_from_key
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "tests"))
@@ -282,8 +284,27 @@ class HFSKernelRun:
         self.step += batches.shape[0]
 
 
-def lesde_setup(k: int, p: int, n: int, seed: int, *, integrator: str = "sgd", **kw):
-    impact = simnet.ImpactMatrix.two_parameter(k, alpha=0.05, beta=0.01)
+def dense_impact(k: int, seed: int) -> simnet.ImpactMatrix:
+    """A constant symmetric E with generic entries in [0.01, 0.05] (no group form)."""
+    e = np.random.default_rng(seed).uniform(0.01, 0.05, size=(k, k))
+    return simnet.ImpactMatrix.constant((e + e.T) / 2)
+
+
+def lesde_setup(
+    k: int,
+    p: int,
+    n: int,
+    seed: int,
+    *,
+    integrator: str = "sgd",
+    dense: bool = False,
+    **kw,
+):
+    impact = (
+        dense_impact(k, seed)
+        if dense
+        else simnet.ImpactMatrix.two_parameter(k, alpha=0.05, beta=0.01)
+    )
     model = simnet.LESDEModel(
         impact, integrator=integrator, n_per_class=max(1, n // k), p=p, **kw
     )
@@ -299,7 +320,7 @@ def coef_rows(model, n_rows: int) -> np.ndarray:
 
 class LESDEKernelRun:
     def __init__(self, model, state, basis):
-        self.m, self.s, self.basis = model, state, basis
+        self.m, self.s = model, state
         self.rng = np.random.default_rng(0)
         self.step = 0
 
@@ -308,8 +329,9 @@ class LESDEKernelRun:
         code = lesde_sgd_steps(
             s.base,
             s.offsets,
+            s.group_offsets,
             s.labels,
-            self.basis,
+            s.groups,
             coef,
             s.head,
             batches,
@@ -338,6 +360,7 @@ def warm_up() -> float:
                 s.base, s.labels, basis, coef_rows(m, 1), s.head, sigma, grad_noise, rng
             )
     nb_normal_fill(np.empty((2, 2)), np.random.default_rng(0))
+    nb_counter_normal_fill(np.empty((3, 2)), 1)
     nb_exp_pass(np.zeros(2), np.empty(2))
     nb_alloc_touch(2, 2)
     m, s, basis = lesde_setup(3, 3, 3, seed=0, integrator="ode")
@@ -375,8 +398,10 @@ def bench_hfs(k: int, p: int, n: int, st: Settings, seed: int) -> dict:
     return row
 
 
-def bench_lesde(k: int, p: int, n: int, st: Settings, seed: int) -> dict:
-    model, state, basis = lesde_setup(k, p, n, seed, head="random")
+def bench_lesde(
+    k: int, p: int, n: int, st: Settings, seed: int, dense: bool = False
+) -> dict:
+    model, state, basis = lesde_setup(k, p, n, seed, head="random", dense=dense)
     pick = np.random.default_rng(seed + 1)
     n_samples = state.labels.shape[0]
     coef_pool = coef_rows(model, 1)  # constant coefficients: every row is the same
@@ -419,11 +444,27 @@ def bench_lesde(k: int, p: int, n: int, st: Settings, seed: int) -> dict:
 # ---------------------------------------------------------------------- benchmark 2
 @njit(cache=False)
 def nb_normal_fill(out, rng):
-    """Serial normal draws in particle order: the loop the SDE kernel uses for noise."""
+    """Serial normal draws in particle order from numba's Generator (the SDE kernel's
+    noise loop before the counter-based generator)."""
     n, p = out.shape
     for i in range(n):
         for q in range(p):
             out[i, q] = rng.standard_normal()
+
+
+@njit(cache=False, parallel=True)
+def nb_counter_normal_fill(out, key):
+    """The SDE kernel's noise alone: the counter-based Gaussian generator filling
+    (n, p) in the kernel's fixed blocks, on all numba threads."""
+    seed, gamma = stream_from_key(key)
+    n = out.shape[0]
+    flat = out.reshape(out.size)
+    p = out.shape[1]
+    nb = min(N_BLOCKS, n)
+    for blk in numba.prange(nb):
+        lo = blk * n // nb
+        hi = (blk + 1) * n // nb
+        normal_block(seed, gamma, lo * p, flat[lo * p : hi * p], new_scratch())
 
 
 @njit(cache=False)
@@ -448,14 +489,12 @@ _SDE_SCRATCH: dict = {}
 
 
 def sde_call(x, labels, basis, coef, head, sigma, grad_noise, rng) -> None:
-    # The runner owns the scratch buffers and reuses them across calls; do the same.
-    key = (x.shape, sigma > 0)
-    if key not in _SDE_SCRATCH:
-        n_noise = x.shape[0] if sigma > 0 else 0
-        _SDE_SCRATCH[key] = (np.empty((n_noise, x.shape[1])), np.ones(x.shape[0]))
-    noise, gnorm = _SDE_SCRATCH[key]
+    # The runner owns the scratch buffer and reuses it across calls; do the same.
+    if x.shape[0] not in _SDE_SCRATCH:
+        _SDE_SCRATCH[x.shape[0]] = np.ones(x.shape[0])
+    gnorm = _SDE_SCRATCH[x.shape[0]]
     code = lesde_sde_steps(
-        x, labels, basis, coef, head, SDE_DT, sigma, grad_noise, rng, noise, gnorm
+        x, labels, basis, coef, head, SDE_DT, sigma, grad_noise, rng, gnorm
     )
     check_ok(code, "lesde_sde_steps")
 
@@ -472,10 +511,19 @@ def sde_context(n: int, p: int, k: int, repeat: int, seed: int) -> dict:
         "pass_mul": best_call(partial(np.multiply, buf, 1.0, out=buf), repeat),
         "np_normal": best_call(partial(rng.standard_normal, out=buf), repeat),
         "nb_normal": best_call(partial(nb_normal_fill, buf, rng), repeat),
+        "nb_counter": best_call(partial(nb_counter_normal_fill, buf, 12345), repeat),
         "alloc": best_call(lambda: np.empty((n, p)).fill(0.0), repeat),
         "nb_alloc": best_call(partial(nb_alloc_touch, n, p), repeat),
         "nb_touch": best_call(partial(np.copyto, buf, 0.0), repeat),
     }
+    threads = numba.get_num_threads()
+    numba.set_num_threads(1)
+    try:
+        ctx["nb_counter_1"] = best_call(
+            partial(nb_counter_normal_fill, buf, 12345), repeat
+        )
+    finally:
+        numba.set_num_threads(threads)
     del buf
     z = -np.random.default_rng(seed).uniform(0.0, 10.0, size=n * k)
     out = np.empty_like(z)
@@ -642,7 +690,8 @@ def sde_tables(rows: list[dict], ctx: dict, sde_rows: int) -> list[str]:
     out = [
         f"## 2. Euler-Maruyama step of `lesde_sde_steps` (n = {n:.0e}, p = {p})",
         "",
-        "Baselines and context, single-threaded numpy or numba (best of several):",
+        "Baselines and context, single-threaded numpy or numba unless stated (best "
+        "of several):",
         "",
         "| operation | ms | / numpy pass |",
         "|---|---|---|",
@@ -652,8 +701,16 @@ def sde_tables(rows: list[dict], ctx: dict, sde_rows: int) -> list[str]:
         ("numpy pass `np.multiply(x, 1.0, out=x)` on (n, p)", ctx["pass_mul"]),
         (f"`rng.standard_normal(out=buf)`, numpy, {n * p:.1e} draws", ctx["np_normal"]),
         (
-            "the same draws from numba, serial (the kernel's noise loop)",
+            "the same draws from numba's Generator, serial (the former noise loop)",
             ctx["nb_normal"],
+        ),
+        (
+            "the kernel's counter-based Gaussian generator alone, all threads",
+            ctx["nb_counter"],
+        ),
+        (
+            "the kernel's counter-based Gaussian generator alone, 1 thread",
+            ctx["nb_counter_1"],
         ),
         ("write 0.0 over an existing (n, p) array (`np.copyto`)", ctx["nb_touch"]),
         ("`np.empty((n, p))` + first write, in numpy", ctx["alloc"]),
@@ -691,15 +748,17 @@ def sde_tables(rows: list[dict], ctx: dict, sde_rows: int) -> list[str]:
         "",
     ]
     out += [
-        "| K | extra ms (one row) | / numpy pass | / numpy normal draws |",
-        "|---|---|---|---|",
+        "| K | extra ms (one row) | / numpy pass | / numpy normal draws | "
+        "/ generator alone (all threads) |",
+        "|---|---|---|---|---|",
     ]
     for r in rows:
         if r["noise"] == "constant":
             extra = r["one_row"] - quiet[r["K"]]["one_row"]
             out.append(
                 f"| {r['K']} | {ms(extra)} | {extra / pass_t:.1f}x | "
-                f"{extra / ctx['np_normal']:.2f}x |"
+                f"{extra / ctx['np_normal']:.2f}x | "
+                f"{extra / ctx['nb_counter']:.2f}x |"
             )
     return [*out, ""]
 
@@ -789,6 +848,14 @@ def main(argv: list[str] | None = None) -> int:
         log(
             f"LE-SDE K={k} p={p} n={n:.0e}: {us(r['kernel'])} us vs {us(r['numpy'])} us"
         )
+    dense_rows = []
+    for k, p, n in [(k, 64, n) for k in (10, 100, 1000) for n in (1000, 10**6)]:
+        dense_rows.append(bench_lesde(k, p, n, st, args.seed, dense=True))
+        r = dense_rows[-1]
+        log(
+            f"LE-SDE dense E K={k} p={p} n={n:.0e}: {us(r['kernel'])} us vs "
+            f"{us(r['numpy'])} us"
+        )
     sde_rows, sde_ctx = bench_sde(st, args.seed, n=10**6, p=16)
     log("SDE done")
     ode_rows = bench_ode(st, args.seed)
@@ -809,6 +876,19 @@ def main(argv: list[str] | None = None) -> int:
     lines += sgd_tables(
         "LE-SDE: `lesde_sgd_steps` vs the eager numpy step (every particle, O(n p))",
         lesde_rows,
+        lazy=True,
+    )
+    lines += [
+        "The two-parameter E is the K singletons plus the group of all classes, so the",
+        "kernel moves two group offsets per step where the lazy numpy step moves K",
+        "class offsets (see `simnet.models.impact_groups`). With a generic constant E",
+        "(symmetric, entries in [0.01, 0.05], no group form) the kernel moves all K",
+        "class offsets, like the lazy numpy step:",
+        "",
+    ]
+    lines += sgd_tables(
+        "LE-SDE with a generic dense E: `lesde_sgd_steps` vs the eager numpy step",
+        dense_rows,
         lazy=True,
     )
     lines += sde_tables(sde_rows, sde_ctx, st.sde_rows)

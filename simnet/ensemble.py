@@ -521,10 +521,11 @@ class _LESDESgdStepper(_Stepper):
         self.indices_per_step = len(runners) * self.model.batch_size
         self.base = _stack(runners, "state", "base")
         self.offsets = _stack(runners, "state", "offsets")
+        self.group_offsets = _stack(runners, "state", "group_offsets")
         self.last_touch = _stack(runners, "state", "last_touch")
         self.head = _stack(runners, "state", "head")
         self.labels = first.state.labels
-        self.basis = first.basis
+        self.groups = first.state.groups
         self.sigma = float(self.model.sigma)
         self.rngs = self._noise_rngs(self.sigma)
 
@@ -534,8 +535,9 @@ class _LESDESgdStepper(_Stepper):
         ensemble_lesde_sgd_steps(
             self.base,
             self.offsets,
+            self.group_offsets,
             self.labels,
-            self.basis,
+            self.groups,
             coef,
             self.head,
             self._batches(n_steps),

@@ -127,10 +127,66 @@ def flush_noise(x, sigma, last_touch, rng, step):
             last_touch[i] = step
 
 
+_U64 = np.uint64
+_GOLDEN = _U64(0x9E3779B97F4A7C15)
+KEY_HIGH = 2**63 - 1
+
+
+def mix64(z):
+    """SplitMix64's output function on uint64 arrays (wrapping arithmetic)."""
+    z = np.asarray(z, dtype=np.uint64)
+    z = (z ^ (z >> _U64(30))) * _U64(0xBF58476D1CE4E5B9)
+    z = (z ^ (z >> _U64(27))) * _U64(0x94D049BB133111EB)
+    return z ^ (z >> _U64(31))
+
+
+def stream_from_key(key):
+    """``(seed, gamma)``: ``seed = mix64(key)``; ``gamma`` = SplittableRandom's
+    ``mixGamma(key + GOLDEN)`` (fmix64, forced odd, >= 24 bit transitions)."""
+    k = np.array([key], dtype=np.uint64)
+    seed = mix64(k)[0]
+    z = k + _GOLDEN
+    z = (z ^ (z >> _U64(33))) * _U64(0xFF51AFD7ED558CCD)
+    z = (z ^ (z >> _U64(33))) * _U64(0xC4CEB9FE1A85EC53)
+    z = ((z ^ (z >> _U64(33))) | _U64(1))[0]
+    transitions = bin(int(z ^ (z >> _U64(1)))).count("1")
+    gamma = z ^ _U64(0xAAAAAAAAAAAAAAAA) if transitions < 24 else z
+    return seed, gamma
+
+
+def stream_words(seed, gamma, j):
+    """Words ``mix64(seed + (j + 1) gamma)``: SplitMix64 outputs j of the stream."""
+    j = np.asarray(j, dtype=np.uint64)
+    return mix64(_U64(seed) + (j + _U64(1)) * _U64(gamma))
+
+
+def normal_block(seed, gamma, c0, n):
+    """The normals ``c = c0 .. c0 + n - 1`` of the stream: Box-Muller on the words
+    of pair ``m = c // 2``.
+
+    ``R = sqrt(-2 ln u)`` with ``u = (a | 1) / 2^64`` from ``a = w(2m)``; the angle
+    ``theta = (pi/2) (quadrant + f) - pi/4`` from ``b = w(2m + 1)`` (quadrant = top 2
+    bits, f = the next 53 bits / 2^53); even c gets ``R cos(theta)``, odd c
+    ``R sin(theta)``.
+    """
+    c = _U64(c0) + np.arange(n, dtype=np.uint64)
+    m = c >> _U64(1)
+    a = stream_words(seed, gamma, m + m)
+    b = stream_words(seed, gamma, m + m + _U64(1))
+    u = (a | _U64(1)).astype(np.float64) * 2.0**-64
+    radius = np.sqrt(-2.0 * np.log(u))
+    quadrant = (b >> _U64(62)).astype(np.float64)
+    f = ((b << _U64(2)) >> _U64(11)).astype(np.float64) * 2.0**-53
+    theta = (quadrant + f) * (np.pi / 2) - np.pi / 4
+    return radius * np.where(c % _U64(2) == 0, np.cos(theta), np.sin(theta))
+
+
 def lesde_sde_steps(x, labels, basis, coef, head, dt, sigma, gradient_noise, rng):
     """Euler-Maruyama step.
 
-    ``X_i += -(dt/n) sum_j E[c_i, c_j] g_j + s_i sqrt(dt) N(0, I)``.
+    ``X_i += -(dt/n) sum_j E[c_i, c_j] g_j + s_i sqrt(dt) Z_i`` with ``Z_i[q]`` the
+    normal ``i p + q`` (:func:`normal_block`) of the stream of a key drawn as
+    ``rng.integers(0, 2**63 - 1)`` once per noisy step.
     """
     n = x.shape[0]
     k = basis.shape[1]
@@ -142,7 +198,8 @@ def lesde_sde_steps(x, labels, basis, coef, head, dt, sigma, gradient_noise, rng
         drift = -dt * (e[labels][:, labels] @ g) / n
         assert drift.shape == x.shape and k == e.shape[0]
         if sigma > 0:
-            noise = rng.standard_normal(x.shape)
+            seed, gamma = stream_from_key(rng.integers(0, KEY_HIGH))
+            noise = normal_block(seed, gamma, 0, x.size).reshape(x.shape)
             scale = (
                 sigma * np.linalg.norm(g, axis=1)
                 if gradient_noise

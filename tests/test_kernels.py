@@ -7,15 +7,22 @@ kernel and the reference consume the same random stream, so they must agree to
 
 from __future__ import annotations
 
+import numba
 import numpy as np
+import pytest
 import reference as ref
-from hypothesis import given
+from hypothesis import assume, given
 from hypothesis import strategies as st
-from numpy.testing import assert_allclose
+from numpy.testing import assert_allclose, assert_array_equal
 from strategies import hierarchies, seeds
 
 from simnet import HFSModel, ImpactMatrix, LESDEModel
-from simnet.kernels.common import ce_grad, exp_nonpositive, transpose_head
+from simnet.kernels.common import (
+    ce_grad,
+    exp_nonpositive,
+    exp_nonpositive_one,
+    transpose_head,
+)
 from simnet.kernels.hfs import hfs_sgd_steps
 from simnet.kernels.lesde import (
     flush_noise,
@@ -23,6 +30,8 @@ from simnet.kernels.lesde import (
     lesde_sde_steps,
     lesde_sgd_steps,
 )
+from simnet.models.impact_groups import impact_groups
+from simnet.models.lesde import LESDEState
 
 RTOL = 1e-10
 ATOL = 1e-12
@@ -164,14 +173,17 @@ def test_lesde_sgd_kernel_matches_reference(
     step0 = int(rng.integers(0, 5))
 
     base, offsets = x0.copy(), np.zeros((k, p))
+    groups = impact_groups(basis)
+    group_offsets = np.zeros((groups.n_groups, p))
     touch = np.full(n, step0, dtype=np.int64)
     rng_k = np.random.default_rng(seed + 7)
     assert (
         lesde_sgd_steps(
             base,
             offsets,
+            group_offsets,
             labels,
-            basis,
+            groups,
             coef,
             head,
             batches,
@@ -184,7 +196,8 @@ def test_lesde_sgd_kernel_matches_reference(
     )
     if noisy:
         flush_noise(base, sigma, touch, rng_k, step0 + n_steps)
-    got = base + offsets[labels]
+    state = LESDEState(base, offsets, labels, head, touch, groups, group_offsets)
+    got = state.features()
 
     x = x0.copy()
     touch_r = np.full(n, step0, dtype=np.int64)
@@ -233,7 +246,6 @@ def test_lesde_sde_kernel_matches_reference(
             sigma,
             grad_noise,
             np.random.default_rng(seed + 3),
-            np.empty((x.shape[0] if sigma > 0 else 0, p)),
             np.ones(x.shape[0]),
         )
         == -1
@@ -292,8 +304,9 @@ def test_kernels_report_the_first_non_finite_step():
     bad = lesde_sgd_steps(
         base,
         np.zeros((2, 2)),
+        np.zeros((0, 2)),
         labels,
-        basis,
+        impact_groups(basis),
         coef,
         np.empty((0, 2)),
         batches,
@@ -319,10 +332,12 @@ def test_vectorised_exp_matches_numpy(seed, scale):
     x = -rng.exponential(scale, size=1000)
     x[:4] = [0.0, -1e-300, -707.9, -2000.0]
     z = x.copy()
-    exp_nonpositive(z, np.empty(z.shape[0], dtype=np.int64))
+    exp_nonpositive(z)
     ok = x > -708.0
     assert_allclose(z[ok], np.exp(x[ok]), rtol=4.5e-16, atol=0)
     assert np.all(z[~ok] <= np.exp(-708.0) * (1 + 1e-15))
+    one = np.array([exp_nonpositive_one(v) for v in x])
+    assert_array_equal(one, z)
 
 
 def test_sde_kernel_reports_a_non_finite_particle():
@@ -341,7 +356,142 @@ def test_sde_kernel_reports_a_non_finite_particle():
         0.0,
         False,
         np.random.default_rng(0),
-        np.empty((0, 3)),
         np.ones(300),
     )
     assert bad == 0
+
+
+@given(
+    h=hierarchies(dag=False, min_classes=4),
+    seed=seeds,
+    batch_size=st.integers(1, 3),
+    n_steps=st.integers(1, 30),
+    with_dense=st.booleans(),
+    noisy=st.booleans(),
+)
+def test_lesde_sgd_kernel_with_grouped_impacts_matches_reference(
+    h, seed, batch_size, n_steps, with_dense, noisy
+):
+    """Tree-structured impacts run through group offsets (one per ancestor of the
+    sampled class) and, with a generic extra term, through dense class offsets too;
+    the particles still follow the plain numpy step to 1e-10."""
+    rng = np.random.default_rng(seed)
+    k = h.n_classes
+    depth = ImpactMatrix.per_depth(h, [0.1] * (h.max_depth + 1)).basis
+    basis = depth * rng.uniform(0.2, 1.0, size=(depth.shape[0], 1, 1))
+    two = ImpactMatrix.two_parameter(k, 0.3, 0.1).basis
+    basis = np.concatenate(
+        [basis, two] + ([_random_impact(rng, k, 1)] if with_dense else [])
+    )
+    groups = impact_groups(basis)
+    assume(groups.n_groups > 0)  # (a class in >= K groups: no cheaper, all dense)
+    assert groups.has_dense == with_dense
+    p = k
+    head = np.empty((0, p))
+    labels = np.repeat(np.arange(k), int(rng.integers(1, 4)))
+    n = labels.shape[0]
+    x0 = rng.standard_normal((n, p))
+    coef = rng.uniform(0, 2, size=(n_steps, basis.shape[0]))
+    batches = rng.integers(0, n, size=(n_steps, batch_size))
+    sigma = 0.05 if noisy else 0.0
+
+    base, offsets = x0.copy(), np.zeros((k, p))
+    group_offsets = np.zeros((groups.n_groups, p))
+    touch = np.zeros(n, dtype=np.int64)
+    rng_k = np.random.default_rng(seed + 7)
+    args = (coef, head, batches, sigma, touch, rng_k, 0)
+    assert lesde_sgd_steps(base, offsets, group_offsets, labels, groups, *args) == -1
+    if noisy:
+        flush_noise(base, sigma, touch, rng_k, n_steps)
+    got = LESDEState(base, offsets, labels, head, touch, groups, group_offsets)
+
+    x = x0.copy()
+    touch_r = np.zeros(n, dtype=np.int64)
+    rng_r = np.random.default_rng(seed + 7)
+    assert (
+        ref.lesde_sgd_steps(
+            x, labels, basis, coef, head, batches, sigma, touch_r, rng_r, 0
+        )
+        == -1
+    )
+    if noisy:
+        ref.flush_noise(x, sigma, touch_r, rng_r, n_steps)
+    assert_allclose(got.features(), x, rtol=RTOL, atol=ATOL)
+
+
+def _sde_problem(seed, k=4, n_per=700, p=6, head_random=True):
+    rng = np.random.default_rng(seed)
+    labels = np.repeat(np.arange(k), n_per)
+    head = rng.standard_normal((k, p)) if head_random else np.empty((0, k))
+    x0 = rng.standard_normal((labels.shape[0], head.shape[1]))
+    basis = _random_impact(rng, k, 2)
+    coef = rng.uniform(0, 2, size=(6, 2))
+    return x0, labels, basis, coef, head
+
+
+def _sde_run(x0, labels, basis, coef, head, grad_noise, seed, rows_per_call):
+    x = x0.copy()
+    rng = np.random.default_rng(seed)
+    gnorm = np.ones(x.shape[0])
+    for start in range(0, coef.shape[0], rows_per_call):
+        rows = np.ascontiguousarray(coef[start : start + rows_per_call])
+        assert (
+            lesde_sde_steps(
+                x, labels, basis, rows, head, 0.05, 0.3, grad_noise, rng, gnorm
+            )
+            == -1
+        )
+    return x
+
+
+@pytest.mark.parametrize("head_random", [False, True])
+@pytest.mark.parametrize("grad_noise", [False, True])
+def test_sde_kernel_bits_do_not_depend_on_threads_or_calls(head_random, grad_noise):
+    """Same seed, same bits: with 1 or all numba threads, and with the steps made in
+    one call or in several (the noise of a step is addressed by particle and
+    coordinate, its stream keyed by one draw per step)."""
+    problem = _sde_problem(11, head_random=head_random)
+    threads = numba.get_num_threads()
+    try:
+        numba.set_num_threads(1)
+        serial = _sde_run(*problem, grad_noise, 5, 6)
+    finally:
+        numba.set_num_threads(threads)
+    parallel = _sde_run(*problem, grad_noise, 5, 6)
+    chunked = _sde_run(*problem, grad_noise, 5, 4)
+    stepwise = _sde_run(*problem, grad_noise, 5, 1)
+    assert_array_equal(parallel, serial)
+    assert_array_equal(chunked, serial)
+    assert_array_equal(stepwise, serial)
+    other_seed = _sde_run(*problem, grad_noise, 6, 6)
+    assert not np.any(other_seed == serial)
+
+
+def test_sde_kernel_handles_odd_widths_and_unsorted_labels():
+    """p odd (noise pairs straddle particles and blocks) and shuffled labels (mixed
+    sub-blocks) still match the numpy twin."""
+    x0, labels, basis, coef, head = _sde_problem(3, k=3, n_per=301, p=5)
+    labels = np.random.default_rng(0).permutation(labels)
+    x, x_r = x0.copy(), x0.copy()
+    args = (labels, basis, coef, head, 0.05, 0.3, True)
+    gnorm = np.ones(x.shape[0])
+    assert lesde_sde_steps(x, *args, np.random.default_rng(1), gnorm) == -1
+    assert ref.lesde_sde_steps(x_r, *args, np.random.default_rng(1)) == -1
+    assert_allclose(x, x_r, rtol=RTOL, atol=ATOL)
+
+
+def test_sde_kernel_reports_divergence_produced_by_a_step():
+    """A particle pushed to infinity by the update of step t is reported at t + 1
+    (or at the last row), as by the numpy twin."""
+    labels = np.arange(2)
+    basis = -1e308 * np.eye(2)[None]
+    for n_rows, want in ((1, 0), (3, 1)):
+        x = np.array([[0.0, 30.0], [30.0, 0.0]])  # misclassified: |g| ~ 1
+        x_r = x.copy()
+        coef = np.ones((n_rows, 1))
+        head = np.empty((0, 2))
+        args = (labels, basis, coef, head, 10.0, 0.0, False)
+        bad = lesde_sde_steps(x, *args, np.random.default_rng(0), np.ones(2))
+        with np.errstate(over="ignore", invalid="ignore"):
+            bad_r = ref.lesde_sde_steps(x_r, *args, np.random.default_rng(0))
+        assert bad == bad_r == want

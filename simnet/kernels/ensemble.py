@@ -32,8 +32,9 @@ from .lesde import lesde_ode_steps, lesde_sgd_steps
 def ensemble_lesde_sgd_steps(
     base,
     offsets,
+    group_offsets,
     labels,
-    basis,
+    groups,
     coef,
     head,
     batches,
@@ -45,9 +46,11 @@ def ensemble_lesde_sgd_steps(
 ):
     """SGD imitation of the LE-SDE for R replicas in parallel, in place.
 
-    ``base`` (R, n, p), ``offsets`` (R, K, p), ``head`` (R, K or 0, p), ``batches``
-    (R, T, B), ``last_touch`` (R, n) and ``bad`` (R,) are stacked per replica;
-    ``labels``, ``basis`` and ``coef`` are shared. Replica r runs
+    ``base`` (R, n, p), ``offsets`` (R, K, p), ``group_offsets`` (R, M, p), ``head``
+    (R, K or 0, p), ``batches`` (R, T, B), ``last_touch`` (R, n) and ``bad`` (R,) are
+    stacked per replica;
+    ``labels``, ``groups`` (:class:`~simnet.models.impact_groups.ImpactGroups`) and
+    ``coef`` are shared. Replica r runs
     ``lesde_sgd_steps`` on its own slices and Generator ``rngs[r % len(rngs)]``.
     """
     n_rep = base.shape[0]
@@ -56,8 +59,9 @@ def ensemble_lesde_sgd_steps(
         bad[r] = lesde_sgd_steps(
             base[r],
             offsets[r],
+            group_offsets[r],
             labels,
-            basis,
+            groups,
             coef,
             head[r],
             batches[r],

@@ -9,7 +9,9 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from .common import all_finite, ce_grad, transpose_head
+from .common import ce_grad, transpose_head
+from .prefetch import PREFETCH_STEPS, prefetch_row
+from .vector import all_finite, dot_rows
 
 
 @njit(cache=True)
@@ -68,6 +70,13 @@ def hfs_sgd_steps(
         rs = rate_scale[t]
         n_touched = 0
         n_distinct = 0
+        if t + PREFETCH_STEPS < n_steps:
+            for b in range(bsize):
+                ahead = batches[t + PREFETCH_STEPS, b]
+                prefetch_row(u, ahead)
+                prefetch_row(labels, ahead)
+                if sigma > 0.0:
+                    prefetch_row(sample_stamp, ahead)
         for b in range(bsize):
             i = batches[t, b]
             c = labels[i]
@@ -99,9 +108,7 @@ def hfs_sgd_steps(
             v = touched[j]
             keep = 1.0 - decay[v]
             lv = lam[v]
-            dot = 0.0
-            for q in range(p):
-                dot += phi[v, q] * acc[v, q]
+            dot = dot_rows(phi, v, acc, v)
             step_phi = eta_phi[v] * rs * lv
             for q in range(p):
                 phi[v, q] = keep * phi[v, q] - step_phi * acc[v, q]

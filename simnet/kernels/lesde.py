@@ -1,8 +1,9 @@
 """Numba kernels of the impact-matrix (LE-SDE) particle model: SGD, SDE and ODE.
 
 See ``MODEL.md`` section 3 and Zhang, Wang & Su (NeurIPS 2021). The impact matrix is
-``E(t) = sum_r coef[t, r] * basis[r]``; kernels only ever need ``E`` column by column
-(SGD) or as a whole (SDE, ODE).
+``E(t) = sum_r coef[t, r] * basis[r]``; the SGD kernel reads it through its group
+form (:mod:`simnet.models.impact_groups`) and column by column, the SDE and ODE
+kernels as a whole.
 """
 
 from __future__ import annotations
@@ -10,7 +11,9 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
-from .common import all_finite, ce_grad, exp_nonpositive, transpose_head
+from .common import all_finite, ce_grad, exp_nonpositive_one, transpose_head
+from .normal import draw_key, new_scratch, normal_block, stream_from_key
+from .prefetch import PREFETCH_STEPS, prefetch_row
 
 # Surrogate gradients of the class-mean LE-ODE.
 SURROGATE_CE = 0
@@ -28,8 +31,9 @@ N_BLOCKS = 64  # fixed reduction blocks: results do not depend on the thread cou
 def lesde_sgd_steps(
     base,
     offsets,
+    group_offsets,
     labels,
-    basis,
+    groups,
     coef,
     head,
     batches,
@@ -40,31 +44,47 @@ def lesde_sgd_steps(
 ):
     """Discrete SGD imitation with lazy class offsets; return the failing row or -1.
 
-    Particle i is ``base[i] + offsets[labels[i]]``. A step on minibatch B moves every
-    particle j by ``-(1/|B|) sum_{i in B} E[c_j, c_i] g_i``, done in O(|B| K p) by
-    updating the K class offsets. Isotropic noise N(0, sigma^2 I) per particle and per
-    step is realised lazily: when particle i is touched at step s, the
+    Particle i is ``base[i] + offsets[c] + sum_{m in groups of c} group_offsets[m]``
+    with ``c = labels[i]``. A step on minibatch B moves every particle j by
+    ``-(1/|B|) sum_{i in B} E[c_j, c_i] g_i``, done by moving offsets instead of
+    particles. ``groups`` is the :class:`~simnet.models.impact_groups.ImpactGroups`
+    form of the basis matrices: its grouped part moves one offset per group of the
+    sampled class (O(|B| depth p) a step), its dense part all K class offsets
+    (O(|B| K p)). Isotropic noise N(0, sigma^2 I) per particle and per step is
+    realised lazily: when particle i is touched at step s, the
     ``s - last_touch[i]`` increments it owes are drawn at once as one Gaussian of
     variance ``(s - last_touch[i]) sigma^2`` (exact in distribution).
     """
     n_steps, bsize = batches.shape
     n_classes = offsets.shape[0]
     p = base.shape[1]
-    n_terms = basis.shape[0]
+    group_ptr = groups.ptr
+    group_idx = groups.idx
+    group_weights = groups.weights
+    dense = groups.dense
+    has_dense = groups.has_dense
+    n_terms = dense.shape[0]
     x = np.empty(p)
     z = np.empty(n_classes if head.shape[0] == 0 else head.shape[0])
     grads = np.empty((bsize, p))
     inv_b = 1.0 / bsize
     head_t = transpose_head(head)
-    # basis_t[r, c, k] = basis[r, k, c]: the column E[:, c] is read contiguously.
-    basis_t = np.empty((n_terms, n_classes, n_classes))
-    for r in range(n_terms):
+    # dense_t[r, c, k] = dense[r, k, c]: the column E[:, c] is read contiguously.
+    dense_t = np.empty((n_terms if has_dense else 0, n_classes, n_classes))
+    for r in range(dense_t.shape[0]):
         for a in range(n_classes):
             for c in range(n_classes):
-                basis_t[r, c, a] = basis[r, a, c]
+                dense_t[r, c, a] = dense[r, a, c]
     col = np.empty(n_classes)
     for t in range(n_steps):
         step = step0 + t
+        if t + PREFETCH_STEPS < n_steps:
+            for b in range(bsize):
+                ahead = batches[t + PREFETCH_STEPS, b]
+                prefetch_row(base, ahead)
+                prefetch_row(labels, ahead)
+                if sigma > 0.0:
+                    prefetch_row(last_touch, ahead)
         for b in range(bsize):
             i = batches[t, b]
             c = labels[i]
@@ -75,22 +95,36 @@ def lesde_sgd_steps(
                 last_touch[i] = step
             for q in range(p):
                 x[q] = base[i, q] + offsets[c, q]
+            for a in range(group_ptr[c], group_ptr[c + 1]):
+                m = group_idx[a]
+                for q in range(p):
+                    x[q] += group_offsets[m, q]
             if not all_finite(x):
                 return t
             ce_grad(x, head, head_t, c, z, grads[b], False)
         for b in range(bsize):
             c = labels[batches[t, b]]
-            for k in range(n_classes):
-                col[k] = 0.0
-            for r in range(n_terms):
-                w = coef[t, r]
-                for k in range(n_classes):
-                    col[k] += w * basis_t[r, c, k]
-            for k in range(n_classes):
-                e = col[k] * inv_b
-                if e != 0.0:
+            for a in range(group_ptr[c], group_ptr[c + 1]):
+                m = group_idx[a]
+                w = 0.0
+                for r in range(n_terms):
+                    w += coef[t, r] * group_weights[r, m]
+                w *= inv_b
+                if w != 0.0:
                     for q in range(p):
-                        offsets[k, q] -= e * grads[b, q]
+                        group_offsets[m, q] -= w * grads[b, q]
+            if has_dense:
+                for k in range(n_classes):
+                    col[k] = 0.0
+                for r in range(n_terms):
+                    w = coef[t, r]
+                    for k in range(n_classes):
+                        col[k] += w * dense_t[r, c, k]
+                for k in range(n_classes):
+                    e = col[k] * inv_b
+                    if e != 0.0:
+                        for q in range(p):
+                            offsets[k, q] -= e * grads[b, q]
     return -1
 
 
@@ -106,121 +140,274 @@ def flush_noise(base, sigma, last_touch, rng, step):
             last_touch[i] = step
 
 
+_SUB_BLOCK = 128  # particles per logit-major sub-block of the gradient pass
+_NOISE_CHUNK = 1024  # normals per noise chunk of the update pass (in L1)
+
+
+@njit(cache=True, fastmath={"reassoc", "contract"})
+def _residual_total(row, inv, m, delta):
+    """``sum_{s < m} (row[s] inv[s] - delta)``: the residuals of one logit over a
+    single-class sub-block, summed in SIMD lanes (a fixed order per build)."""
+    acc = 0.0
+    for s in range(m):
+        acc += row[s] * inv[s] - delta
+    return acc
+
+
+@njit(cache=True, fastmath={"contract"})
+def _rows_times(a, b, m, out):
+    """``out[j, :m] = sum_q a[j, q] b[q, :m]``: a small matrix times a logit-major
+    sub-block, eight (then four, then one) rows of ``b`` per pass over ``out[j]``."""
+    n_rows, n_inner = a.shape
+    for j in range(n_rows):
+        o = out[j]
+        for s in range(m):
+            o[s] = 0.0
+        q = 0
+        while q + 8 <= n_inner:
+            w0 = a[j, q]
+            w1 = a[j, q + 1]
+            w2 = a[j, q + 2]
+            w3 = a[j, q + 3]
+            w4 = a[j, q + 4]
+            w5 = a[j, q + 5]
+            w6 = a[j, q + 6]
+            w7 = a[j, q + 7]
+            b0 = b[q]
+            b1 = b[q + 1]
+            b2 = b[q + 2]
+            b3 = b[q + 3]
+            b4 = b[q + 4]
+            b5 = b[q + 5]
+            b6 = b[q + 6]
+            b7 = b[q + 7]
+            for s in range(m):
+                o[s] += ((w0 * b0[s] + w1 * b1[s]) + (w2 * b2[s] + w3 * b3[s])) + (
+                    (w4 * b4[s] + w5 * b5[s]) + (w6 * b6[s] + w7 * b7[s])
+                )
+            q += 8
+        while q + 4 <= n_inner:
+            w0 = a[j, q]
+            w1 = a[j, q + 1]
+            w2 = a[j, q + 2]
+            w3 = a[j, q + 3]
+            b0 = b[q]
+            b1 = b[q + 1]
+            b2 = b[q + 2]
+            b3 = b[q + 3]
+            for s in range(m):
+                o[s] += (w0 * b0[s] + w1 * b1[s]) + (w2 * b2[s] + w3 * b3[s])
+            q += 4
+        while q < n_inner:
+            w = a[j, q]
+            bq = b[q]
+            for s in range(m):
+                o[s] += w * bq[s]
+            q += 1
+
+
 @njit(cache=True)
-def _fill_normal(out, rng):
-    n, p = out.shape
-    for i in range(n):
+def _load_transposed(x, start, m, out):
+    """``out[q, s] = x[start + s, q]`` for s < m."""
+    p = x.shape[1]
+    for s in range(m):
         for q in range(p):
-            out[i, q] = rng.standard_normal()
+            out[q, s] = x[start + s, q]
 
 
-_SUB_BLOCK = 128
-
-
-@njit(cache=True)
+@njit(cache=True, error_model="numpy", fastmath={"contract"})
 def _block_gradient_sums(x, labels, head, head_t, lo, hi, want_norm, gnorm, out):
-    """Add the CE gradients of particles ``lo..hi-1`` to their class rows of ``out``;
-    return False (and stop) if one of them is NaN or infinite.
+    """Add the logit residuals ``r_i = softmax(W x_i) - e_{c_i}`` of particles
+    ``lo..hi-1`` to their class rows of ``out`` (K_out columns; the CE gradient is
+    ``g_i = W^T r_i``, so the caller applies ``W^T`` once per class), and, if
+    ``want_norm``, store ``||g_i||`` in ``gnorm``; return False (and stop) if a
+    feature is NaN or infinite.
 
     Sub-blocks of particles are laid out logit-major (``z[j, s]`` for logit j of
     particle s), so every reduction over logits (maximum, sum) runs across particles
-    and vectorises, and the exponentials go through :func:`exp_nonpositive`. Each
-    particle's sums are still taken over j = 0..K-1 in order, as in :func:`ce_grad`.
+    and vectorises; the exponentials (:func:`exp_nonpositive_one`) and the softmax
+    sum share one pass, the sum taken over j = 0..K-1 in order as in
+    :func:`ce_grad`. A sub-block that holds a single class (labels sorted by class,
+    the usual layout) adds its residuals to the class row as SIMD row sums.
     """
     p = x.shape[1]
-    n_out = out.shape[0] if head.shape[0] == 0 else head.shape[0]
+    identity = head.shape[0] == 0
+    n_out = p if identity else head.shape[0]
     sb = _SUB_BLOCK
     z = np.zeros((n_out, sb))
-    kbuf = np.empty(n_out * sb, dtype=np.int64)
     zmax = np.empty(sb)
     inv = np.empty(sb)
-    xt = np.empty((p, sb))
-    gt = np.empty((p, sb))
+    xt = np.zeros((0 if identity else p, sb))
+    gt = np.zeros((0 if identity else p, sb))
+    src = z if identity else xt
     for start in range(lo, hi, sb):
         m = min(start + sb, hi) - start
-        probe = 0.0  # stays 0 unless an entry is NaN or infinite (then NaN)
-        if head.shape[0] == 0:
-            for s in range(m):
-                for j in range(n_out):
-                    v = x[start + s, j]
-                    probe += v * 0.0
-                    z[j, s] = v
-        else:
-            for s in range(m):
-                for q in range(p):
-                    v = x[start + s, q]
-                    probe += v * 0.0
-                    xt[q, s] = v
-            for j in range(n_out):
+        _load_transposed(x, start, m, src)
+        bad = False
+        if not identity:
+            for q in range(p):
                 for s in range(m):
-                    z[j, s] = 0.0
-                for q in range(p):
-                    w = head[j, q]
-                    for s in range(m):
-                        z[j, s] += w * xt[q, s]
-        if probe != 0.0:
+                    v = xt[q, s]
+                    bad |= (v - v) != 0.0  # NaN for an infinite or NaN feature
+            _rows_times(head, xt, m, z)
+        for s in range(m):
+            v = z[0, s]
+            zmax[s] = v
+            bad |= (v - v) != 0.0
+        for j in range(1, n_out):
+            for s in range(m):
+                v = z[j, s]
+                zmax[s] = v if v > zmax[s] else zmax[s]
+                bad |= (v - v) != 0.0
+        if bad:
             return False
         for s in range(m):
-            zmax[s] = z[0, s]
-        for j in range(1, n_out):
-            for s in range(m):
-                zmax[s] = max(zmax[s], z[j, s])
+            inv[s] = 0.0
         for j in range(n_out):
             for s in range(m):
-                z[j, s] -= zmax[s]
-        flat = z.reshape(n_out * sb)
-        exp_nonpositive(flat, kbuf)
-        for s in range(m):
-            inv[s] = z[0, s]
-        for j in range(1, n_out):
-            for s in range(m):
-                inv[s] += z[j, s]
+                v = exp_nonpositive_one(z[j, s] - zmax[s])
+                z[j, s] = v
+                inv[s] += v
         for s in range(m):
             inv[s] = 1.0 / inv[s]
-        for j in range(n_out):
-            for s in range(m):
-                z[j, s] *= inv[s]
+        c0 = labels[start]
+        single = True
         for s in range(m):
-            z[labels[start + s], s] -= 1.0
-        if head.shape[0] == 0:
-            grad = z
+            single &= labels[start + s] == c0
+        if single:
+            for j in range(n_out):
+                out[c0, j] += _residual_total(z[j], inv, m, 1.0 if j == c0 else 0.0)
         else:
+            for s in range(m):
+                c = labels[start + s]
+                for j in range(n_out):
+                    out[c, j] += z[j, s] * inv[s] - (1.0 if j == c else 0.0)
+        if want_norm:
+            for j in range(n_out):
+                for s in range(m):
+                    z[j, s] *= inv[s]
+            for s in range(m):
+                z[labels[start + s], s] -= 1.0
+            grad = z
+            if not identity:
+                _rows_times(head_t, z, m, gt)
+                grad = gt
+            for s in range(m):
+                inv[s] = 0.0
             for q in range(p):
                 for s in range(m):
-                    gt[q, s] = 0.0
-            for j in range(n_out):
-                for q in range(p):
-                    w = head[j, q]
-                    for s in range(m):
-                        gt[q, s] += w * z[j, s]
-            grad = gt
-        for s in range(m):
-            i = start + s
+                    inv[s] += grad[q, s] * grad[q, s]
+            for s in range(m):
+                gnorm[start + s] = np.sqrt(inv[s])
+    return True
+
+
+@njit(cache=True, error_model="numpy")
+def _update_rows(
+    x, labels, drift, i0, i1, noise_scale, want_norm, gnorm, seed, gamma, buf, scratch
+):
+    """``x[i] += drift[c_i] + s_i z_i`` for particles ``i0..i1-1`` (see
+    :func:`_block_update`; ``buf`` holds at least ``(i1 - i0) p`` normals); return
+    True if an updated feature is NaN or infinite."""
+    p = x.shape[1]
+    bad = False
+    if noise_scale > 0.0:
+        normal_block(seed, gamma, i0 * p, buf[: (i1 - i0) * p], scratch)
+        z = buf[: (i1 - i0) * p].reshape((i1 - i0, p))
+        for i in range(i0, i1):
+            c = labels[i]
+            s = noise_scale * gnorm[i] if want_norm else noise_scale
+            row = i - i0
+            for q in range(p):
+                v = x[i, q] + (drift[c, q] + s * z[row, q])
+                x[i, q] = v
+                bad |= (v - v) != 0.0
+    else:
+        for i in range(i0, i1):
             c = labels[i]
             for q in range(p):
-                out[c, q] += grad[q, s]
-            if want_norm:
-                acc = 0.0
-                for q in range(p):
-                    acc += grad[q, s] * grad[q, s]
-                gnorm[i] = np.sqrt(acc)
-    return True
+                v = x[i, q] + drift[c, q]
+                x[i, q] = v
+                bad |= (v - v) != 0.0
+    return bad
+
+
+@njit(cache=True, error_model="numpy")
+def _block_update(x, labels, drift, lo, hi, noise_scale, want_norm, gnorm, seed, gamma):
+    """``x[i] += drift[c_i] + s_i z_i`` for particles ``lo..hi-1``; return False if
+    an updated feature is NaN or infinite.
+
+    ``s_i = noise_scale`` (times ``gnorm[i]`` if ``want_norm``); no noise if
+    ``noise_scale == 0``. The normals ``z_i[q]`` are the draws ``i * p + q`` of the
+    stream ``(seed, gamma)`` (:func:`~simnet.kernels.normal.normal_block`), made in
+    L1-sized chunks just before they are used.
+    """
+    p = x.shape[1]
+    chunk = max(1, _NOISE_CHUNK // p)
+    buf = np.empty(chunk * p if noise_scale > 0.0 else 0)
+    scratch = new_scratch()
+    bad = False
+    for i0 in range(lo, hi, chunk):
+        i1 = min(i0 + chunk, hi)
+        bad |= _update_rows(
+            x,
+            labels,
+            drift,
+            i0,
+            i1,
+            noise_scale,
+            want_norm,
+            gnorm,
+            seed,
+            gamma,
+            buf,
+            scratch,
+        )
+    return not bad
 
 
 @njit(cache=True, parallel=True)
 def lesde_sde_steps(
-    x, labels, basis, coef, head, dt, sigma, gradient_noise, rng, noise, gnorm
+    x, labels, basis, coef, head, dt, sigma, gradient_noise, rng, gnorm
 ):
     """Euler-Maruyama steps of the per-sample LE-SDE; return the failing row or -1.
 
-    ``dX_i = -(1/n) sum_j E[c_i, c_j] g_j dt + s_i dW_i`` with ``s_i = sigma`` or
-    ``sigma * ||g_i||`` (gradient-proportional, SGD-like). The sum over j is
-    aggregated per class: O(n p + K^2 p) per step. The particles are split into a
-    fixed number of blocks processed in parallel and reduced in block order, so the
-    result does not depend on the number of threads. Noise draws are taken in
-    particle order, p per particle, from ``rng``. ``noise`` (n, p) and ``gnorm`` (n,)
-    are scratch buffers owned by the caller (``noise`` may be empty when
-    ``sigma == 0``), so a call allocates nothing large.
+    Parameters
+    ----------
+    x : ndarray, shape (n, p)
+        Particles, updated in place.
+    labels : ndarray of int, shape (n,)
+        Class of each particle.
+    basis, coef : ndarray
+        ``E(t) = sum_r coef[t, r] basis[r]``; one step per row of ``coef``.
+    head : ndarray, shape (K, p) or (0, p)
+        Linear head (empty: the identity, features are logits).
+    dt, sigma : float
+        Step size and noise level.
+    gradient_noise : bool
+        Noise scale ``sigma * ||g_i||`` instead of ``sigma``.
+    rng : numpy.random.Generator
+        Draws one key per noisy step (:func:`~simnet.kernels.normal.draw_key`).
+    gnorm : ndarray, shape (n,)
+        Scratch owned by the caller (gradient norms), so a call allocates nothing
+        large.
+
+    Returns
+    -------
+    int
+        -1, or the row at which a particle was found NaN or infinite (read by the
+        gradient of that step, or produced by the last step).
+
+    Notes
+    -----
+    ``dX_i = -(1/n) sum_j E[c_i, c_j] g_j dt + s_i sqrt(dt) Z_i`` with ``s_i = sigma``
+    or ``sigma * ||g_i||`` (gradient-proportional, SGD-like) and ``Z_i ~ N(0, I_p)``.
+    The sum over j is aggregated per class: O(n p + K^2 p) per step. The particles
+    are split into ``N_BLOCKS`` fixed blocks processed in parallel and reduced in
+    block order. The noise of step t is ``Z_i[q] = z(i p + q)`` of the stream of a
+    key drawn from ``rng`` at that step (one draw per noisy step), from the
+    counter-based generator :mod:`simnet.kernels.normal`: the result depends neither
+    on the number of threads nor on how the steps are split into calls.
     """
     n, p = x.shape
     n_classes = basis.shape[1]
@@ -228,23 +415,25 @@ def lesde_sde_steps(
     nb = min(N_BLOCKS, n)
     want_norm = gradient_noise and sigma > 0.0
     head_t = transpose_head(head)
-    partial = np.empty((nb, n_classes, p))
-    bad = np.empty(nb, dtype=np.int64)
+    n_out = p if head.shape[0] == 0 else head.shape[0]
+    partial = np.empty((nb, n_classes, n_out))
+    ok = np.empty(nb, dtype=np.bool_)
     e = np.empty((n_classes, n_classes))
+    tot = np.empty((n_classes, n_out))
+    gsum = np.empty((n_classes, p))
     drift = np.empty((n_classes, p))
     scale = sigma * np.sqrt(dt)
-    for t in range(coef.shape[0]):
+    n_steps = coef.shape[0]
+    for t in range(n_steps):
         partial[:] = 0.0
-        bad[:] = -1
         for blk in prange(nb):
             lo = blk * n // nb
             hi = (blk + 1) * n // nb
-            if not _block_gradient_sums(
+            ok[blk] = _block_gradient_sums(
                 x, labels, head, head_t, lo, hi, want_norm, gnorm, partial[blk]
-            ):
-                bad[blk] = lo
+            )
         for blk in range(nb):
-            if bad[blk] >= 0:
+            if not ok[blk]:
                 return t
         for a in range(n_classes):
             for b in range(n_classes):
@@ -252,36 +441,38 @@ def lesde_sde_steps(
                 for r in range(n_terms):
                     acc += coef[t, r] * basis[r, a, b]
                 e[a, b] = acc
+        # Class sums of residuals, in block order; then of gradients: W^T per class.
+        for b in range(n_classes):
+            for j in range(n_out):
+                acc = 0.0
+                for blk in range(nb):
+                    acc += partial[blk, b, j]
+                tot[b, j] = acc
+        for b in range(n_classes):
+            for q in range(p):
+                if head.shape[0] == 0:
+                    gsum[b, q] = tot[b, q]
+                else:
+                    acc = 0.0
+                    for j in range(n_out):
+                        acc += head[j, q] * tot[b, j]
+                    gsum[b, q] = acc
         for a in range(n_classes):
             for q in range(p):
                 acc = 0.0
                 for b in range(n_classes):
-                    tot = 0.0
-                    for blk in range(nb):
-                        tot += partial[blk, b, q]
-                    acc += e[a, b] * tot
+                    acc += e[a, b] * gsum[b, q]
                 drift[a, q] = -dt * acc / n
-        if sigma > 0.0:
-            _fill_normal(noise, rng)
-            for blk in prange(nb):
-                lo = blk * n // nb
-                hi = (blk + 1) * n // nb
-                for i in range(lo, hi):
-                    s = scale * gnorm[i] if want_norm else scale
-                    c = labels[i]
-                    for q in range(p):
-                        x[i, q] += drift[c, q] + s * noise[i, q]
-        else:
-            for blk in prange(nb):
-                lo = blk * n // nb
-                hi = (blk + 1) * n // nb
-                for i in range(lo, hi):
-                    c = labels[i]
-                    for q in range(p):
-                        x[i, q] += drift[c, q]
-    for i in range(n):
-        if not all_finite(x[i]):
-            return coef.shape[0] - 1
+        seed, gamma = stream_from_key(draw_key(rng) if sigma > 0.0 else 0)
+        for blk in prange(nb):
+            lo = blk * n // nb
+            hi = (blk + 1) * n // nb
+            ok[blk] = _block_update(
+                x, labels, drift, lo, hi, scale, want_norm, gnorm, seed, gamma
+            )
+        for blk in range(nb):
+            if not ok[blk]:
+                return min(t + 1, n_steps - 1)
     return -1
 
 

@@ -31,6 +31,7 @@ from ._common import (
     resolve_init_means,
 )
 from .impact import ImpactMatrix
+from .impact_groups import ImpactGroups, impact_groups
 
 __all__ = [
     "Integrator",
@@ -85,9 +86,11 @@ class OdeMethod(StrEnum):
 class LESDEState:
     """Mutable LE-SDE state.
 
-    For ``sgd`` the particles are ``base + offsets[labels]`` (lazy class offsets);
-    for ``sde`` ``base`` holds the particles and ``offsets`` is zero; for ``ode``
-    ``base`` holds the K class means and ``labels`` is ``arange(K)``.
+    For ``sgd`` the particles are ``base + class_offsets()[labels]`` (lazy class
+    offsets): class k's offset is ``offsets[k]`` plus the ``group_offsets`` of its
+    groups in ``groups`` (see :mod:`simnet.models.impact_groups`); for ``sde``
+    ``base`` holds the particles and the offsets are zero; for ``ode`` ``base`` holds
+    the K class means and ``labels`` is ``arange(K)``.
     """
 
     base: np.ndarray
@@ -95,9 +98,21 @@ class LESDEState:
     labels: np.ndarray
     head: np.ndarray
     last_touch: np.ndarray
+    groups: ImpactGroups | None = None
+    group_offsets: np.ndarray | None = None
+
+    def class_offsets(self) -> np.ndarray:
+        """The (K, p) offset of each class: ``offsets`` plus its groups' offsets."""
+        if self.groups is None or self.groups.n_groups == 0:
+            return self.offsets
+        ptr, idx = self.groups.ptr, self.groups.idx
+        rows = np.repeat(np.arange(ptr.shape[0] - 1), np.diff(ptr))
+        out = self.offsets.copy()
+        np.add.at(out, rows, self.group_offsets[idx])
+        return out
 
     def features(self) -> np.ndarray:
-        return self.base + self.offsets[self.labels]
+        return self.base + self.class_offsets()[self.labels]
 
     def logits(self, features: np.ndarray | None = None) -> np.ndarray:
         x = self.features() if features is None else features
@@ -290,12 +305,19 @@ class LESDEModel:
         base = rng.standard_normal((labels.shape[0], self._p)) * self.init_scale
         if self._init_means is not None:
             base += self._init_means[labels]
+        groups = (
+            impact_groups(self.impact.basis)
+            if self.integrator_kind is Integrator.SGD
+            else None
+        )
         return LESDEState(
             base=base,
             offsets=np.zeros((self.n_classes, self._p)),
             labels=labels,
             head=head,
             last_touch=np.zeros(labels.shape[0], dtype=np.int64),
+            groups=groups,
+            group_offsets=np.zeros((0 if groups is None else groups.n_groups, self._p)),
         )
 
     def impact_matrix(self, t: float) -> np.ndarray:

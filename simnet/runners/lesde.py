@@ -33,9 +33,7 @@ class LESDERunner(Runner):
         )
         self.basis = np.ascontiguousarray(model.impact.basis)
         if self.kind is Integrator.SDE:
-            n, p = self.state.base.shape
-            self._noise = np.empty((n if model.sigma > 0 else 0, p))
-            self._gnorm = np.ones(n)
+            self._gnorm = np.ones(self.state.base.shape[0])
         self.step = 0
 
     @property
@@ -59,8 +57,9 @@ class LESDERunner(Runner):
             bad = k.lesde_sgd_steps(
                 s.base,
                 s.offsets,
+                s.group_offsets,
                 s.labels,
-                self.basis,
+                s.groups,
                 np.ascontiguousarray(self._coefficients(n_steps)[:, 0, :]),
                 s.head,
                 self.sampler.draw(n_steps),
@@ -80,7 +79,6 @@ class LESDERunner(Runner):
                 float(m.sigma),
                 m.noise_kind is NoiseKind.GRADIENT,
                 self.noise_rng,
-                self._noise,
                 self._gnorm,
             )
         else:

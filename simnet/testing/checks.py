@@ -555,7 +555,11 @@ def _transplant(runner: Any, new: Any, perm: np.ndarray) -> np.ndarray:
         new_s.u = old_s.u[order][:, cols].copy()
     else:
         new_s.base = old_s.base[order][:, cols].copy()
-        new_s.offsets = old_s.offsets[perm][:, cols].copy()
+        # the relabelled model may group its classes differently: carry the total
+        # offset of each class over as a plain class offset
+        new_s.offsets = old_s.class_offsets()[perm][:, cols].copy()
+        if new_s.group_offsets is not None:
+            new_s.group_offsets = np.zeros_like(new_s.group_offsets)
     return order
 
 
