@@ -6,7 +6,7 @@ import numpy as np
 from numba import njit
 
 from .bits import float_from_bits
-from .vector import all_finite, matvec, maximum, total
+from .vector import all_finite, matvec, matvec_t, maximum, total
 
 __all__ = ["all_finite", "ce_grad", "exp_nonpositive", "transpose_head"]
 
@@ -36,15 +36,16 @@ def transpose_head(head):
 
 
 @njit(cache=True)
-def ce_grad(x, head, head_t, label, z, out, want_loss):
+def ce_grad(x, head, label, z, out, want_loss):
     """Cross-entropy gradient with respect to the feature ``x``.
 
     ``out = W^T (softmax(W x) - e_label)`` with ``W = head`` (an empty head, shape
     (0, p), is the identity), stable by subtracting the largest logit (log-sum-exp);
-    the loss is returned if ``want_loss``, else 0. Both products run as row-blocked
-    dot products (:func:`~simnet.kernels.vector.matvec`, on ``W`` and on its
-    contiguous transpose ``head_t``, see :func:`transpose_head`), the exponentials
-    through :func:`exp_nonpositive` and the normalising sum in vector lanes. ``z``
+    the loss is returned if ``want_loss``, else 0. Both products read ``W`` row by row
+    (:func:`~simnet.kernels.vector.matvec` and :func:`~simnet.kernels.vector.matvec_t`:
+    one copy of the head, half the memory traffic of a transposed copy), the
+    exponentials go through :func:`exp_nonpositive` and the normalising sum runs in
+    vector lanes. ``z``
     (K,) is a scratch buffer.
     """
     k = z.shape[0]
@@ -70,7 +71,7 @@ def ce_grad(x, head, head_t, label, z, out, want_loss):
         for j in range(k):
             out[j] = z[j]
     else:
-        matvec(head_t, z, out)
+        matvec_t(head, z, out)
     return loss
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from .common import ce_grad, transpose_head
+from .common import ce_grad
 from .prefetch import PREFETCH_STEPS, prefetch_row
 from .vector import all_finite, dot_rows
 
@@ -64,7 +64,6 @@ def hfs_sgd_steps(
     touched = np.empty(lam.shape[0], dtype=np.int64)
     distinct = np.empty(bsize, dtype=np.int64)
     inv_b = 1.0 / bsize
-    head_t = transpose_head(head)
     for t in range(n_steps):
         stamp = step0 + t
         rs = rate_scale[t]
@@ -89,7 +88,7 @@ def hfs_sgd_steps(
                     x[q] += lv * phi[v, q]
             if not all_finite(x):
                 return t
-            ce_grad(x, head, head_t, c, z, grads[b], False)
+            ce_grad(x, head, c, z, grads[b], False)
             for a in range(anc_ptr[c], anc_ptr[c + 1]):
                 v = anc_idx[a]
                 if node_stamp[v] != stamp:

@@ -68,7 +68,6 @@ def lesde_sgd_steps(
     z = np.empty(n_classes if head.shape[0] == 0 else head.shape[0])
     grads = np.empty((bsize, p))
     inv_b = 1.0 / bsize
-    head_t = transpose_head(head)
     # dense_t[r, c, k] = dense[r, k, c]: the column E[:, c] is read contiguously.
     dense_t = np.empty((n_terms if has_dense else 0, n_classes, n_classes))
     for r in range(dense_t.shape[0]):
@@ -101,7 +100,7 @@ def lesde_sgd_steps(
                     x[q] += group_offsets[m, q]
             if not all_finite(x):
                 return t
-            ce_grad(x, head, head_t, c, z, grads[b], False)
+            ce_grad(x, head, c, z, grads[b], False)
         for b in range(bsize):
             c = labels[batches[t, b]]
             for a in range(group_ptr[c], group_ptr[c + 1]):
@@ -477,7 +476,7 @@ def lesde_sde_steps(
 
 
 @njit(cache=True)
-def _ode_drift(m, e, head, head_t, surrogate, out):
+def _ode_drift(m, e, head, surrogate, out):
     """``out_k = (1/K) sum_k' E[k, k'] G_k'(m_k')`` for the chosen surrogate G."""
     n_classes, p = m.shape
     g = np.empty((n_classes, p))
@@ -485,7 +484,7 @@ def _ode_drift(m, e, head, head_t, surrogate, out):
     norm_d = (n_classes - 1.0) / n_classes
     for k in range(n_classes):
         if surrogate == SURROGATE_CE:
-            ce_grad(m[k], head, head_t, k, z, g[k], False)
+            ce_grad(m[k], head, k, z, g[k], False)
             for q in range(p):
                 g[k, q] = -g[k, q]
         elif surrogate == SURROGATE_IDENTITY:
@@ -539,10 +538,9 @@ def lesde_ode_steps(m, basis, coef, head, dt, surrogate, method):
     k3 = np.empty((n_classes, p))
     k4 = np.empty((n_classes, p))
     tmp = np.empty((n_classes, p))
-    head_t = transpose_head(head)
     for t in range(coef.shape[0]):
         _impact_at(basis, coef[t, 0], e)
-        _ode_drift(m, e, head, head_t, surrogate, k1)
+        _ode_drift(m, e, head, surrogate, k1)
         if method == METHOD_EULER:
             for k in range(n_classes):
                 for q in range(p):
@@ -552,16 +550,16 @@ def lesde_ode_steps(m, basis, coef, head, dt, surrogate, method):
             for k in range(n_classes):
                 for q in range(p):
                     tmp[k, q] = m[k, q] + 0.5 * dt * k1[k, q]
-            _ode_drift(tmp, e, head, head_t, surrogate, k2)
+            _ode_drift(tmp, e, head, surrogate, k2)
             for k in range(n_classes):
                 for q in range(p):
                     tmp[k, q] = m[k, q] + 0.5 * dt * k2[k, q]
-            _ode_drift(tmp, e, head, head_t, surrogate, k3)
+            _ode_drift(tmp, e, head, surrogate, k3)
             _impact_at(basis, coef[t, 2], e)
             for k in range(n_classes):
                 for q in range(p):
                     tmp[k, q] = m[k, q] + dt * k3[k, q]
-            _ode_drift(tmp, e, head, head_t, surrogate, k4)
+            _ode_drift(tmp, e, head, surrogate, k4)
             for k in range(n_classes):
                 for q in range(p):
                     m[k, q] += (

@@ -95,3 +95,38 @@ def matvec(a, b, out):
         for q in range(n):
             s0 += a[j, q] * b[q]
         out[j] = s0
+
+
+@njit(cache=True)
+def matvec_t(a, b, out):
+    """``out = a.T @ b`` for a C-contiguous 2-D ``a`` of shape (m, n) and ``b`` (m,).
+
+    Reads ``a`` row by row, like :func:`matvec`, so a caller needs no transposed copy:
+    ``out += b[j] a[j]`` for eight rows at a time, summed in a fixed order (pairs,
+    then pairs of pairs), which vectorises along the rows without reassociation.
+    """
+    m, n = a.shape
+    for q in range(n):
+        out[q] = 0.0
+    m8 = m - m % 8
+    for j in range(0, m8, 8):
+        b0 = b[j]
+        b1 = b[j + 1]
+        b2 = b[j + 2]
+        b3 = b[j + 3]
+        b4 = b[j + 4]
+        b5 = b[j + 5]
+        b6 = b[j + 6]
+        b7 = b[j + 7]
+        for q in range(n):
+            out[q] += (
+                (a[j, q] * b0 + a[j + 1, q] * b1)
+                + (a[j + 2, q] * b2 + a[j + 3, q] * b3)
+            ) + (
+                (a[j + 4, q] * b4 + a[j + 5, q] * b5)
+                + (a[j + 6, q] * b6 + a[j + 7, q] * b7)
+            )
+    for j in range(m8, m):
+        bj = b[j]
+        for q in range(n):
+            out[q] += a[j, q] * bj
