@@ -18,7 +18,6 @@ from strategies import hierarchies, seeds
 
 from simnet import HFSModel, ImpactMatrix, LESDEModel
 from simnet.kernels.common import (
-    ce_grad,
     exp_nonpositive,
     exp_nonpositive_one,
 )
@@ -34,30 +33,6 @@ from simnet.models.lesde import LESDEState
 
 RTOL = 1e-10
 ATOL = 1e-12
-
-
-@given(
-    k=st.integers(2, 6),
-    p=st.integers(1, 6),
-    identity=st.booleans(),
-    scale=st.sampled_from([1e-3, 1.0, 50.0, 1e4]),
-    seed=seeds,
-)
-def test_ce_grad_matches_reference(k, p, identity, scale, seed):
-    rng = np.random.default_rng(seed)
-    if identity:
-        p = k
-        head = np.empty((0, p))
-    else:
-        head = rng.standard_normal((k, p))
-    x = rng.standard_normal(p) * scale
-    label = int(rng.integers(k))
-    out = np.empty(p)
-    loss = ce_grad(x, head, label, np.empty(k), out, True)
-    g_ref, loss_ref = ref.ce_grad(x, head, label)
-    assert np.isfinite(loss) and np.all(np.isfinite(out))
-    assert_allclose(out, g_ref, rtol=RTOL, atol=ATOL)
-    assert_allclose(loss, loss_ref, rtol=RTOL, atol=1e-9)
 
 
 @given(

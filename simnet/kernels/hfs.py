@@ -10,7 +10,7 @@ import numpy as np
 from numba import njit
 
 from .common import ce_grad
-from .prefetch import PREFETCH_STEPS, prefetch_row
+from .prefetch import prefetch_samples
 from .vector import all_finite, dot_rows
 
 
@@ -69,13 +69,7 @@ def hfs_sgd_steps(
         rs = rate_scale[t]
         n_touched = 0
         n_distinct = 0
-        if t + PREFETCH_STEPS < n_steps:
-            for b in range(bsize):
-                ahead = batches[t + PREFETCH_STEPS, b]
-                prefetch_row(u, ahead)
-                prefetch_row(labels, ahead)
-                if sigma > 0.0:
-                    prefetch_row(sample_stamp, ahead)
+        prefetch_samples(batches, t, u, labels, sample_stamp, sigma > 0.0)
         for b in range(bsize):
             i = batches[t, b]
             c = labels[i]

@@ -13,7 +13,7 @@ from numba import njit, prange
 
 from .common import all_finite, ce_grad, exp_nonpositive_one, transpose_head
 from .normal import draw_key, new_scratch, normal_block, stream_from_key
-from .prefetch import PREFETCH_STEPS, prefetch_row
+from .prefetch import prefetch_samples
 
 # Surrogate gradients of the class-mean LE-ODE.
 SURROGATE_CE = 0
@@ -77,13 +77,7 @@ def lesde_sgd_steps(
     col = np.empty(n_classes)
     for t in range(n_steps):
         step = step0 + t
-        if t + PREFETCH_STEPS < n_steps:
-            for b in range(bsize):
-                ahead = batches[t + PREFETCH_STEPS, b]
-                prefetch_row(base, ahead)
-                prefetch_row(labels, ahead)
-                if sigma > 0.0:
-                    prefetch_row(last_touch, ahead)
+        prefetch_samples(batches, t, base, labels, last_touch, sigma > 0.0)
         for b in range(bsize):
             i = batches[t, b]
             c = labels[i]

@@ -11,7 +11,7 @@ kernel runs), so the kernels hint the rows a few steps ahead with LLVM's
 from __future__ import annotations
 
 from llvmlite import ir
-from numba import types
+from numba import njit, types
 from numba.core import cgutils
 from numba.extending import intrinsic
 
@@ -83,3 +83,18 @@ def prefetch_row(typingctx, array, row):
         return context.get_dummy_value()
 
     return sig, codegen
+
+
+@njit(cache=True)
+def prefetch_samples(batches, t, rows, labels, stamps, with_stamps):
+    """Prefetch what step ``t + PREFETCH_STEPS`` of an SGD kernel will read of its
+    samples: their rows of ``rows`` (the per-sample features), their ``labels`` and,
+    if ``with_stamps``, their entries of ``stamps``. Nothing past the last step."""
+    ahead = t + PREFETCH_STEPS
+    if ahead < batches.shape[0]:
+        for b in range(batches.shape[1]):
+            i = batches[ahead, b]
+            prefetch_row(rows, i)
+            prefetch_row(labels, i)
+            if with_stamps:
+                prefetch_row(stamps, i)
