@@ -1,6 +1,8 @@
 """The SIMD helpers of ``simnet.kernels.vector`` and the cross-entropy gradient built on
 them agree with plain numpy on random shapes, including the lengths that exercise the
-vector main loops and their remainders (up to 70 entries)."""
+vector main loops and their remainders (up to 70 entries; the matrix-vector products up
+to 300 rows and columns, past their column blocks), and the matrix-vector products
+give the same bits wherever their arrays sit in memory."""
 
 from __future__ import annotations
 
@@ -24,6 +26,19 @@ from simnet.kernels.vector import (
 
 RTOL = 1e-12
 sizes = st.integers(1, 70)
+# Matrix sides: mostly small, sometimes past the column blocks and their ragged ends.
+sides = st.one_of(st.integers(1, 70), st.integers(1, 300))
+
+
+def _at_offset(values, offset):
+    """A C-contiguous copy of ``values`` starting ``offset`` doubles past a 64-byte
+    boundary."""
+    buf = np.empty(values.size + 16)
+    start = (-buf.ctypes.data % 64) // 8 + offset
+    out = buf[start : start + values.size].reshape(values.shape)
+    out[...] = values
+    assert out.ctypes.data % 64 == 8 * offset
+    return out
 
 
 @given(n=sizes, seed=seeds)
@@ -39,7 +54,7 @@ def test_reductions_match_numpy(n, seed):
     assert abs(dot_rows(rows, 1, rows, 0) - a @ b) <= RTOL * scale
 
 
-@given(m=sizes, n=sizes, seed=seeds)
+@given(m=sides, n=sides, seed=seeds)
 def test_matvec_and_its_transpose_match_numpy(m, n, seed):
     rng = np.random.default_rng(seed)
     a = rng.standard_normal((m, n))
@@ -49,6 +64,47 @@ def test_matvec_and_its_transpose_match_numpy(m, n, seed):
     assert np.all(np.abs(out - a @ b) <= RTOL * (np.abs(a) @ np.abs(b)))
     c = rng.standard_normal(m)
     out_t = np.full(n, np.nan)
+    matvec_t(a, c, out_t)
+    assert np.all(np.abs(out_t - a.T @ c) <= RTOL * (np.abs(a.T) @ np.abs(c)))
+
+
+@given(
+    m=sides,
+    n=st.one_of(sides, st.integers(5, 20).map(lambda k: 8 * k)),
+    offsets=st.tuples(*[st.integers(0, 7)] * 3),
+    seed=seeds,
+)
+def test_matvec_bits_do_not_depend_on_the_addresses(m, n, offsets, seed):
+    """Rows that fill whole 64-byte lines are read in aligned pieces; the sums must not
+    notice where the arrays start (the ensemble kernels rely on identical bits)."""
+    rng = np.random.default_rng(seed)
+    a = rng.standard_normal((m, n)) * 10.0 ** rng.uniform(-3, 3, size=(m, n))
+    b = rng.standard_normal(n)
+    c = rng.standard_normal(m)
+    want, want_t = np.empty(m), np.empty(n)
+    matvec(_at_offset(a, 0), _at_offset(b, 0), want)
+    matvec_t(_at_offset(a, 0), _at_offset(c, 0), want_t)
+    oa, ob, oo = offsets
+    out, out_t = _at_offset(np.full(m, np.nan), oo), _at_offset(np.full(n, np.nan), oo)
+    matvec(_at_offset(a, oa), _at_offset(b, ob), out)
+    matvec_t(_at_offset(a, oa), _at_offset(c, ob), out_t)
+    assert np.array_equal(out, want)
+    assert np.array_equal(out_t, want_t)
+    assert np.all(np.abs(out - a @ b) <= RTOL * (np.abs(a) @ np.abs(b)))
+    assert np.all(np.abs(out_t - a.T @ c) <= RTOL * (np.abs(a.T) @ np.abs(c)))
+
+
+@given(m=sizes, n=sizes, seed=seeds)
+def test_matvec_on_strided_views_matches_numpy(m, n, seed):
+    """Views with gaps between elements take the plain fallback loops."""
+    rng = np.random.default_rng(seed)
+    a = rng.standard_normal((m, 2 * n))[:, ::2]
+    b = rng.standard_normal(2 * n)[::2]
+    c = rng.standard_normal(2 * m)[::2]
+    out = np.full(2 * m, np.nan)[::2]
+    matvec(a, b, out)
+    assert np.all(np.abs(out - a @ b) <= RTOL * (np.abs(a) @ np.abs(b)))
+    out_t = np.full(2 * n, np.nan)[::2]
     matvec_t(a, c, out_t)
     assert np.all(np.abs(out_t - a.T @ c) <= RTOL * (np.abs(a.T) @ np.abs(c)))
 

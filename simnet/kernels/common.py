@@ -35,7 +35,7 @@ def transpose_head(head):
     return out
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def ce_grad(x, head, label, z, out, want_loss):
     """Cross-entropy gradient with respect to the feature ``x``.
 
@@ -43,10 +43,11 @@ def ce_grad(x, head, label, z, out, want_loss):
     (0, p), is the identity), stable by subtracting the largest logit (log-sum-exp);
     the loss is returned if ``want_loss``, else 0. Both products read ``W`` row by row
     (:func:`~simnet.kernels.vector.matvec` and :func:`~simnet.kernels.vector.matvec_t`:
-    one copy of the head, half the memory traffic of a transposed copy), the
-    exponentials go through :func:`exp_nonpositive` and the normalising sum runs in
-    vector lanes. ``z``
-    (K,) is a scratch buffer.
+    one copy of the head, half the memory traffic of a transposed copy); the shifted
+    exponentials are one SIMD pass (:func:`exp_nonpositive_one`), the normalising sum
+    runs in vector lanes, and the normalisation is applied to the p outputs
+    (``W^T softmax = (W^T e) / sum e``) rather than to the K exponentials. ``z`` (K,)
+    is a scratch buffer.
     """
     k = z.shape[0]
     if head.shape[0] == 0:
@@ -57,21 +58,20 @@ def ce_grad(x, head, label, z, out, want_loss):
     z_label = z[label]
     zmax = maximum(z)
     for j in range(k):
-        z[j] -= zmax
-    exp_nonpositive(z)
+        z[j] = exp_nonpositive_one(z[j] - zmax)
     norm = total(z)
     loss = 0.0
     if want_loss:
         loss = np.log(norm) + zmax - z_label
     inv = 1.0 / norm
-    for j in range(k):
-        z[j] *= inv
-    z[label] -= 1.0
     if head.shape[0] == 0:
         for j in range(k):
-            out[j] = z[j]
+            out[j] = z[j] * inv
+        out[label] -= 1.0
     else:
         matvec_t(head, z, out)
+        for q in range(out.shape[0]):
+            out[q] = out[q] * inv - head[label, q]
     return loss
 
 

@@ -11,7 +11,7 @@ from numba import njit
 
 from .common import ce_grad
 from .prefetch import prefetch_samples
-from .vector import all_finite, dot_rows
+from .vector import all_finite
 
 
 @njit(cache=True)
@@ -90,9 +90,10 @@ def hfs_sgd_steps(
                     touched[n_touched] = v
                     n_touched += 1
                     for q in range(p):
-                        acc[v, q] = 0.0
-                for q in range(p):
-                    acc[v, q] += inv_b * grads[b, q]
+                        acc[v, q] = inv_b * grads[b, q]
+                else:
+                    for q in range(p):
+                        acc[v, q] += inv_b * grads[b, q]
             if sigma > 0.0 and sample_stamp[i] != stamp:
                 sample_stamp[i] = stamp
                 distinct[n_distinct] = i
@@ -101,10 +102,12 @@ def hfs_sgd_steps(
             v = touched[j]
             keep = 1.0 - decay[v]
             lv = lam[v]
-            dot = dot_rows(phi, v, acc, v)
             step_phi = eta_phi[v] * rs * lv
+            dot = 0.0  # <old phi_v, m_v>, taken in the same pass as the update
             for q in range(p):
-                phi[v, q] = keep * phi[v, q] - step_phi * acc[v, q]
+                old = phi[v, q]
+                dot += old * acc[v, q]
+                phi[v, q] = keep * old - step_phi * acc[v, q]
             lam[v] = keep * lv - eta_lam[v] * rs * dot
         scale_u = eta_u * rs * gamma * inv_b
         for b in range(bsize):

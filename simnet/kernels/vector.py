@@ -1,16 +1,28 @@
 """Small dense loops the kernels share: dot products, matrix-vector products, sums.
 
-These reductions allow reassociation (``fastmath={"reassoc"}``) so that LLVM splits
-each sum into vector lanes and runs it with SIMD instructions; the lane layout is fixed
-by the compiled code, so a given machine still gives the same bits on every run. No
-flag here assumes finite inputs: a NaN or infinity propagates to the result as it
-would in a plain sum. Against a plain left-to-right sum the results differ by a few
-ulps (the property tests compare the kernels with numpy to 1e-10 relative).
+The reductions ``dot``, ``dot_rows``, ``total`` and ``all_finite`` allow reassociation
+(``fastmath={"reassoc"}``) so that LLVM splits each sum into vector lanes and runs it
+with SIMD instructions; the lane layout is fixed by the compiled code, so a given
+machine still gives the same bits on every run. No flag here assumes finite inputs: a
+NaN or infinity propagates to the result as it would in a plain sum. Against a plain
+left-to-right sum the results differ by a few ulps (the property tests compare the
+kernels with numpy to 1e-12 relative).
+
+The matrix-vector products :func:`matvec` and :func:`matvec_t` are written with explicit
+8-lane vectors (``<8 x double>`` in LLVM IR, built with ``numba.extending.intrinsic``):
+multiply-adds (fused where the CPU has FMA), masked loads and stores for the ragged
+ends and a fixed tree for the horizontal sums. LLVM lowers the vectors to whatever the
+CPU has (one AVX-512 register, two AVX registers, four SSE registers), and every
+summation order is spelled out in the code, so the bits do not depend on the caller,
+on the inlining or on the address of the arrays.
 """
 
 from __future__ import annotations
 
+from llvmlite import ir
 from numba import njit
+from numba.core import cgutils, types
+from numba.extending import intrinsic, models, register_model
 
 _REASSOC = {"reassoc", "contract"}
 
@@ -46,12 +58,33 @@ def total(a):
 @njit(cache=True)
 def maximum(a):
     """The largest entry of a non-empty 1-D array (NaN entries are skipped unless
-    they come first)."""
-    m = a[0]
-    for q in range(1, a.shape[0]):
-        if a[q] > m:
-            m = a[q]
-    return m
+    they come first).
+
+    Four running maxima over the entries ``q = r (mod 4)``, then the largest of the
+    four: the comparisons form four short chains instead of one long one, and the
+    result is the same as a plain scan (the maximum does not depend on the order).
+    """
+    n = a.shape[0]
+    m0 = a[0]
+    m1 = m0
+    m2 = m0
+    m3 = m0
+    n4 = n - n % 4
+    for q in range(0, n4, 4):
+        v0 = a[q]
+        v1 = a[q + 1]
+        v2 = a[q + 2]
+        v3 = a[q + 3]
+        m0 = v0 if v0 > m0 else m0
+        m1 = v1 if v1 > m1 else m1
+        m2 = v2 if v2 > m2 else m2
+        m3 = v3 if v3 > m3 else m3
+    for q in range(n4, n):
+        v0 = a[q]
+        m0 = v0 if v0 > m0 else m0
+    m0 = m1 if m1 > m0 else m0
+    m2 = m3 if m3 > m2 else m2
+    return m2 if m2 > m0 else m0
 
 
 @njit(cache=True, fastmath=_REASSOC)
@@ -67,66 +100,593 @@ def all_finite(a):
     return probe == 0.0
 
 
+# --- 8-lane vectors ---------------------------------------------------------------
+#
+# ``f64x8`` is a numba type whose values are LLVM ``<8 x double>`` vectors. The kernels
+# below address memory by raw byte addresses (``intp``), not by arrays, so that they
+# carry no reference counting: the public functions take the addresses of their
+# arrays once and pass plain integers on.
+
+_F64 = ir.DoubleType()
+_I32 = ir.IntType(32)
+_I64 = ir.IntType(64)
+_V8 = ir.VectorType(_F64, 8)
+_MASK8 = ir.VectorType(ir.IntType(1), 8)
+
+
+class _F64x8(types.Type):
+    def __init__(self):
+        super().__init__(name="f64x8")
+
+
+f64x8 = _F64x8()
+
+
+@register_model(_F64x8)
+class _F64x8Model(models.PrimitiveModel):
+    def __init__(self, dmm, fe_type):
+        super().__init__(dmm, fe_type, _V8)
+
+
+def _splat(builder, x, vty):
+    u = builder.insert_element(ir.Constant(vty, ir.Undefined), x, ir.Constant(_I32, 0))
+    return builder.shuffle_vector(u, u, ir.Constant(ir.VectorType(_I32, 8), [0] * 8))
+
+
+def _shuffle(builder, x, y, lanes):
+    return builder.shuffle_vector(x, y, ir.Constant(ir.VectorType(_I32, 8), lanes))
+
+
+def _vector_pointer(builder, address):
+    return builder.inttoptr(address, _V8.as_pointer())
+
+
+def _lane_mask(builder, col, n):
+    """Lanes ``l`` with ``0 <= col + l < n``."""
+    vty = ir.VectorType(_I64, 8)
+    index = builder.add(_splat(builder, col, vty), ir.Constant(vty, list(range(8))))
+    return builder.icmp_unsigned("<", index, _splat(builder, n, vty))
+
+
+def _intrinsic_function(builder, name, ret, args):
+    """Declare an LLVM intrinsic. The masked loads and stores use the form with an
+    explicit alignment argument, which LLVM up to 21 requires and LLVM 22 (llvmlite
+    0.50) upgrades when it parses the module; none of these is CPU-specific."""
+    fnty = ir.FunctionType(ret, args)
+    return cgutils.get_or_insert_function(builder.module, fnty, name)
+
+
+@intrinsic
+def address(typingctx, a):
+    """The address of the first element of the array ``a``."""
+
+    def codegen(context, builder, sig, args):
+        arr = context.make_array(sig.args[0])(context, builder, args[0])
+        return builder.ptrtoint(arr.data, _I64)
+
+    return types.intp(a), codegen
+
+
+@intrinsic
+def vload(typingctx, p):
+    """The 8 doubles at byte address ``p`` (no alignment needed)."""
+
+    def codegen(context, builder, sig, args):
+        return builder.load(_vector_pointer(builder, args[0]), align=8)
+
+    return f64x8(types.intp), codegen
+
+
+@intrinsic
+def vload_masked(typingctx, p, col, n, fill):
+    """The 8 doubles at ``p`` whose lanes ``l`` have ``0 <= col + l < n``, ``fill``
+    in the other lanes (which are not read)."""
+
+    def codegen(context, builder, sig, args):
+        p, col, n, fill = args
+        fn = _intrinsic_function(
+            builder,
+            "llvm.masked.load.v8f64.p0",
+            _V8,
+            [_V8.as_pointer(), _I32, _MASK8, _V8],
+        )
+        mask = _lane_mask(builder, col, n)
+        passthru = _splat(builder, fill, _V8)
+        ptr = _vector_pointer(builder, p)
+        return builder.call(fn, [ptr, ir.Constant(_I32, 8), mask, passthru])
+
+    return f64x8(types.intp, types.intp, types.intp, types.float64), codegen
+
+
+@intrinsic
+def vstore(typingctx, p, v):
+    """Store the 8 lanes of ``v`` at byte address ``p``."""
+
+    def codegen(context, builder, sig, args):
+        builder.store(args[1], _vector_pointer(builder, args[0]), align=8)
+        return context.get_dummy_value()
+
+    return types.none(types.intp, f64x8), codegen
+
+
+@intrinsic
+def vstore_masked(typingctx, p, col, n, v):
+    """Store the lanes ``l`` of ``v`` with ``0 <= col + l < n`` at ``p``."""
+
+    def codegen(context, builder, sig, args):
+        p, col, n, v = args
+        fn = _intrinsic_function(
+            builder,
+            "llvm.masked.store.v8f64.p0",
+            ir.VoidType(),
+            [_V8, _V8.as_pointer(), _I32, _MASK8],
+        )
+        mask = _lane_mask(builder, col, n)
+        builder.call(fn, [v, _vector_pointer(builder, p), ir.Constant(_I32, 8), mask])
+        return context.get_dummy_value()
+
+    return types.none(types.intp, types.intp, types.intp, f64x8), codegen
+
+
+@intrinsic
+def vbroadcast(typingctx, p):
+    """The double at byte address ``p`` in all 8 lanes."""
+
+    def codegen(context, builder, sig, args):
+        x = builder.load(builder.inttoptr(args[0], _F64.as_pointer()), align=8)
+        return _splat(builder, x, _V8)
+
+    return f64x8(types.intp), codegen
+
+
+@intrinsic
+def store_double(typingctx, p, x):
+    """Store the double ``x`` at byte address ``p``."""
+
+    def codegen(context, builder, sig, args):
+        builder.store(args[1], builder.inttoptr(args[0], _F64.as_pointer()), align=8)
+        return context.get_dummy_value()
+
+    return types.none(types.intp, types.float64), codegen
+
+
+@intrinsic
+def zero8(typingctx):
+    """8 lanes of +0.0."""
+
+    def codegen(context, builder, sig, args):
+        return ir.Constant(_V8, None)
+
+    return f64x8(), codegen
+
+
+@intrinsic
+def fma8(typingctx, x, y, z):
+    """``x * y + z`` lane by lane (``llvm.fmuladd``): one fused multiply-add, rounded
+    once, on CPUs with FMA instructions (every x86-64 since 2013), a multiply and an
+    add elsewhere. The choice is made per target, not per call site."""
+
+    def codegen(context, builder, sig, args):
+        fn = _intrinsic_function(builder, "llvm.fmuladd.v8f64", _V8, [_V8, _V8, _V8])
+        return builder.call(fn, args)
+
+    return f64x8(f64x8, f64x8, f64x8), codegen
+
+
+@intrinsic
+def add8(typingctx, x, y):
+    """``x + y`` lane by lane."""
+
+    def codegen(context, builder, sig, args):
+        return builder.fadd(args[0], args[1])
+
+    return f64x8(f64x8, f64x8), codegen
+
+
+@intrinsic
+def mul8(typingctx, x, y):
+    """``x * y`` lane by lane."""
+
+    def codegen(context, builder, sig, args):
+        return builder.fmul(args[0], args[1])
+
+    return f64x8(f64x8, f64x8), codegen
+
+
+@intrinsic
+def _has_wide_registers(typingctx):
+    """Whether the compile target has 32 registers of 512 bits (AVX-512), enough to
+    keep four 8-lane sums and their four partial sums without spilling."""
+
+    def codegen(context, builder, sig, args):
+        features = context.codegen().magic_tuple()[2].split(",")
+        return ir.Constant(ir.IntType(1), int("+avx512f" in features))
+
+    return types.boolean(), codegen
+
+
+@intrinsic
+def _has_masked_vectors(typingctx):
+    """Whether the compile target has hardware masked vector loads and stores (x86
+    AVX and later). Elsewhere (SSE-only x86, ARM NEON) LLVM splits them into scalar
+    code, and the plain loops are faster."""
+
+    def codegen(context, builder, sig, args):
+        features = context.codegen().magic_tuple()[2].split(",")
+        return ir.Constant(ir.IntType(1), int("+avx" in features))
+
+    return types.boolean(), codegen
+
+
+@intrinsic
+def hsum8(typingctx, v):
+    """The lanes of ``v`` summed as ``((v0 + v4) + (v2 + v6)) + ((v1 + v5) + (v3 +
+    v7))``: pairs four lanes apart, then two apart, then neighbours. Rotating the
+    lanes of ``v`` does not change the result (addition commutes)."""
+
+    def codegen(context, builder, sig, args):
+        x = args[0]
+        t = builder.fadd(x, _shuffle(builder, x, x, [4, 5, 6, 7, 0, 1, 2, 3]))
+        u = builder.fadd(t, _shuffle(builder, t, t, [2, 3, 0, 1, 6, 7, 4, 5]))
+        lane0 = builder.extract_element(u, ir.Constant(_I32, 0))
+        lane1 = builder.extract_element(u, ir.Constant(_I32, 1))
+        return builder.fadd(lane0, lane1)
+
+    return types.float64(f64x8), codegen
+
+
+@intrinsic
+def hsum8x8(typingctx, v0, v1, v2, v3, v4, v5, v6, v7):
+    """The vector whose lane ``k`` is ``hsum8(vk)``, in the same order, by a transposing
+    tree of shuffles (three rounds of adds instead of eight horizontal sums)."""
+
+    def codegen(context, builder, sig, args):
+        # The tree leaves the sum of input i in lane bitreverse(i): feed it reversed.
+        w = [args[k] for k in (0, 4, 2, 6, 1, 5, 3, 7)]
+        rounds = (
+            ([0, 1, 2, 3, 8, 9, 10, 11], [4, 5, 6, 7, 12, 13, 14, 15]),  # lanes 4 apart
+            ([0, 1, 8, 9, 4, 5, 12, 13], [2, 3, 10, 11, 6, 7, 14, 15]),  # 2 apart
+            ([0, 8, 2, 10, 4, 12, 6, 14], [1, 9, 3, 11, 5, 13, 7, 15]),  # neighbours
+        )
+        for lo, hi in rounds:
+            w = [
+                builder.fadd(
+                    _shuffle(builder, w[i], w[i + 1], lo),
+                    _shuffle(builder, w[i], w[i + 1], hi),
+                )
+                for i in range(0, len(w), 2)
+            ]
+        return w[0]
+
+    return f64x8(*([f64x8] * 8)), codegen
+
+
+# --- matrix-vector products ---------------------------------------------------------
+
+# Rows at least this long (and a multiple of 8 doubles, 64-byte lines) are read in
+# 64-byte-aligned pieces; shorter rows are read from their first element on.
+_ALIGNED_MIN_COLUMNS = 40
+
+
+@njit(cache=True, inline="always")
+def _line_offset(pa, lda, n):
+    """``s`` such that reading rows of ``n`` doubles at address ``pa`` + multiples of
+    ``lda`` from column ``-s`` in steps of 8 makes every load 64-byte aligned, or 0 if
+    that fails for some row (or does not pay)."""
+    if n % 8 != 0 or n < _ALIGNED_MIN_COLUMNS or pa % 8 != 0 or lda % 64 != 0:
+        return 0
+    return (pa // 8) % 8
+
+
+@njit(cache=True)
+def _matvec_rows(pa, lda, pb, pout, m, n, s):
+    """``out = a @ b`` on raw addresses (``lda``: bytes between rows of ``a``); the
+    columns are read in 8-wide pieces starting at column ``-s``."""
+    if m < 8:
+        for j in range(m):
+            pr = pa + j * lda
+            acc = zero8()
+            col = -s
+            if s > 0 or n < 8:
+                av = vload_masked(pr + 8 * col, col, n, 0.0)
+                acc = fma8(av, vload_masked(pb + 8 * col, col, n, -0.0), acc)
+                col += 8
+            while col + 8 <= n:
+                acc = fma8(vload(pr + 8 * col), vload(pb + 8 * col), acc)
+                col += 8
+            if col < n:
+                av = vload_masked(pr + 8 * col, col, n, 0.0)
+                acc = fma8(av, vload_masked(pb + 8 * col, col, n, -0.0), acc)
+            store_double(pout + 8 * j, hsum8(acc))
+        return
+    j = 0
+    while True:
+        j = min(j, m - 8)  # the last block may overlap the previous one
+        pj = pa + j * lda
+        s0 = zero8()
+        s1 = zero8()
+        s2 = zero8()
+        s3 = zero8()
+        s4 = zero8()
+        s5 = zero8()
+        s6 = zero8()
+        s7 = zero8()
+        col = -s
+        if s > 0 or n < 8:
+            bq = vload_masked(pb + 8 * col, col, n, -0.0)
+            p = pj + 8 * col
+            s0 = fma8(vload_masked(p, col, n, 0.0), bq, s0)
+            s1 = fma8(vload_masked(p + lda, col, n, 0.0), bq, s1)
+            s2 = fma8(vload_masked(p + 2 * lda, col, n, 0.0), bq, s2)
+            s3 = fma8(vload_masked(p + 3 * lda, col, n, 0.0), bq, s3)
+            s4 = fma8(vload_masked(p + 4 * lda, col, n, 0.0), bq, s4)
+            s5 = fma8(vload_masked(p + 5 * lda, col, n, 0.0), bq, s5)
+            s6 = fma8(vload_masked(p + 6 * lda, col, n, 0.0), bq, s6)
+            s7 = fma8(vload_masked(p + 7 * lda, col, n, 0.0), bq, s7)
+            col += 8
+        while col + 8 <= n:
+            bq = vload(pb + 8 * col)
+            p = pj + 8 * col
+            s0 = fma8(vload(p), bq, s0)
+            s1 = fma8(vload(p + lda), bq, s1)
+            s2 = fma8(vload(p + 2 * lda), bq, s2)
+            s3 = fma8(vload(p + 3 * lda), bq, s3)
+            s4 = fma8(vload(p + 4 * lda), bq, s4)
+            s5 = fma8(vload(p + 5 * lda), bq, s5)
+            s6 = fma8(vload(p + 6 * lda), bq, s6)
+            s7 = fma8(vload(p + 7 * lda), bq, s7)
+            col += 8
+        if col < n:
+            bq = vload_masked(pb + 8 * col, col, n, -0.0)
+            p = pj + 8 * col
+            s0 = fma8(vload_masked(p, col, n, 0.0), bq, s0)
+            s1 = fma8(vload_masked(p + lda, col, n, 0.0), bq, s1)
+            s2 = fma8(vload_masked(p + 2 * lda, col, n, 0.0), bq, s2)
+            s3 = fma8(vload_masked(p + 3 * lda, col, n, 0.0), bq, s3)
+            s4 = fma8(vload_masked(p + 4 * lda, col, n, 0.0), bq, s4)
+            s5 = fma8(vload_masked(p + 5 * lda, col, n, 0.0), bq, s5)
+            s6 = fma8(vload_masked(p + 6 * lda, col, n, 0.0), bq, s6)
+            s7 = fma8(vload_masked(p + 7 * lda, col, n, 0.0), bq, s7)
+        vstore(pout + 8 * j, hsum8x8(s0, s1, s2, s3, s4, s5, s6, s7))
+        if j == m - 8:
+            break
+        j += 8
+
+
 @njit(cache=True, fastmath=_REASSOC)
 def matvec(a, b, out):
     """``out = a @ b`` for a C-contiguous 2-D ``a`` of shape (m, n) and ``b`` (n,).
 
-    Rows are taken four at a time, so every load of ``b`` serves four dot products.
+    Summation order, fixed by the code: each ``out[j]`` is the sum of eight lane sums,
+    lane ``c`` accumulating ``a[j, q] * b[q]`` for the columns ``q = c (mod 8)`` in
+    increasing order with fused multiply-adds from +0.0; the lanes are then added as
+    ``((c0 + c4) + (c2 + c6)) + ((c1 + c5) + (c3 + c7))`` (:func:`hsum8`).
+
+    Rows are taken eight at a time (the last block may overlap the one before), so
+    every 8-wide load of ``b`` serves eight rows, and the eight sums are reduced
+    together (:func:`hsum8x8`). Rows that fill whole 64-byte lines are read in
+    aligned pieces: the lane holding class ``c`` is then rotated, which the lane tree
+    does not see, so the bits do not depend on the address of ``a``. Columns outside
+    ``[0, n)`` are masked and add ``0 * -0 = -0``, which leaves every sum unchanged.
+    Arrays with gaps between elements take a plain scalar loop, and CPUs without
+    AVX-512 four-row blocks of LLVM-vectorised dot products (eight would spill).
     """
     m, n = a.shape
-    m4 = m - m % 4
-    for j in range(0, m4, 4):
-        s0 = 0.0
-        s1 = 0.0
-        s2 = 0.0
-        s3 = 0.0
-        for q in range(n):
-            bq = b[q]
-            s0 += a[j, q] * bq
-            s1 += a[j + 1, q] * bq
-            s2 += a[j + 2, q] * bq
-            s3 += a[j + 3, q] * bq
-        out[j] = s0
-        out[j + 1] = s1
-        out[j + 2] = s2
-        out[j + 3] = s3
-    for j in range(m4, m):
-        s0 = 0.0
-        for q in range(n):
-            s0 += a[j, q] * b[q]
-        out[j] = s0
+    if a.strides[1] != 8 or b.strides[0] != 8 or out.strides[0] != 8:
+        for j in range(m):  # arrays with gaps: a plain loop, not the order above
+            acc = 0.0
+            for q in range(n):
+                acc += a[j, q] * b[q]
+            out[j] = acc
+        return
+    if not (_has_wide_registers() and _has_masked_vectors()):
+        # CPUs with fewer or narrower vector registers, where eight-row blocks spill:
+        # four rows at a time, dot products vectorised by LLVM (reassociation allowed
+        # in this function only; the explicit-vector path has no such flag)
+        m4 = m - m % 4
+        for j in range(0, m4, 4):
+            s0 = 0.0
+            s1 = 0.0
+            s2 = 0.0
+            s3 = 0.0
+            for q in range(n):
+                bq = b[q]
+                s0 += a[j, q] * bq
+                s1 += a[j + 1, q] * bq
+                s2 += a[j + 2, q] * bq
+                s3 += a[j + 3, q] * bq
+            out[j] = s0
+            out[j + 1] = s1
+            out[j + 2] = s2
+            out[j + 3] = s3
+        for j in range(m4, m):
+            s0 = 0.0
+            for q in range(n):
+                s0 += a[j, q] * b[q]
+            out[j] = s0
+        return
+    pa = address(a)
+    lda = a.strides[0]
+    _matvec_rows(pa, lda, address(b), address(out), m, n, _line_offset(pa, lda, n))
+
+
+@njit(cache=True)
+def _matvec_t_cols(pa, lda, pb, pout, m, n, s):
+    """``out = a.T @ b`` on raw addresses, columns read in 8-wide pieces from ``-s``
+    in blocks of 32 columns (40 when exactly five pieces are left, as for rows of 64
+    that start mid-line; only 16 if the CPU has no 512-bit registers), then 16 and 8,
+    each summed over all rows in registers (see :func:`matvec_t` for the order, which
+    the blocking does not change)."""
+    wide = _has_wide_registers()
+    col = -s
+    while wide and col + 24 < n:
+        if col + 32 < n <= col + 40:  # five pieces left: one pass, not 4 + 1
+            s0 = zero8()
+            s1 = zero8()
+            s2 = zero8()
+            s3 = zero8()
+            s4 = zero8()
+            top = m
+            while top > 0:
+                bot = max(top - 8, 0)
+                j = top - 1
+                p = pa + j * lda + 8 * col
+                bj = vbroadcast(pb + 8 * j)
+                t0 = mul8(vload_masked(p, col, n, 0.0), bj)
+                t1 = mul8(vload_masked(p + 64, col + 8, n, 0.0), bj)
+                t2 = mul8(vload_masked(p + 128, col + 16, n, 0.0), bj)
+                t3 = mul8(vload_masked(p + 192, col + 24, n, 0.0), bj)
+                t4 = mul8(vload_masked(p + 256, col + 32, n, 0.0), bj)
+                for j in range(top - 2, bot - 1, -1):
+                    p = pa + j * lda + 8 * col
+                    bj = vbroadcast(pb + 8 * j)
+                    t0 = fma8(vload_masked(p, col, n, 0.0), bj, t0)
+                    t1 = fma8(vload_masked(p + 64, col + 8, n, 0.0), bj, t1)
+                    t2 = fma8(vload_masked(p + 128, col + 16, n, 0.0), bj, t2)
+                    t3 = fma8(vload_masked(p + 192, col + 24, n, 0.0), bj, t3)
+                    t4 = fma8(vload_masked(p + 256, col + 32, n, 0.0), bj, t4)
+                s0 = add8(s0, t0)
+                s1 = add8(s1, t1)
+                s2 = add8(s2, t2)
+                s3 = add8(s3, t3)
+                s4 = add8(s4, t4)
+                top = bot
+            q = pout + 8 * col
+            vstore_masked(q, col, n, s0)
+            vstore_masked(q + 64, col + 8, n, s1)
+            vstore_masked(q + 128, col + 16, n, s2)
+            vstore_masked(q + 192, col + 24, n, s3)
+            vstore_masked(q + 256, col + 32, n, s4)
+            col += 40
+        else:
+            s0 = zero8()
+            s1 = zero8()
+            s2 = zero8()
+            s3 = zero8()
+            top = m
+            while top > 0:
+                bot = max(top - 8, 0)
+                j = top - 1
+                p = pa + j * lda + 8 * col
+                bj = vbroadcast(pb + 8 * j)
+                t0 = mul8(vload_masked(p, col, n, 0.0), bj)
+                t1 = mul8(vload_masked(p + 64, col + 8, n, 0.0), bj)
+                t2 = mul8(vload_masked(p + 128, col + 16, n, 0.0), bj)
+                t3 = mul8(vload_masked(p + 192, col + 24, n, 0.0), bj)
+                for j in range(top - 2, bot - 1, -1):
+                    p = pa + j * lda + 8 * col
+                    bj = vbroadcast(pb + 8 * j)
+                    t0 = fma8(vload_masked(p, col, n, 0.0), bj, t0)
+                    t1 = fma8(vload_masked(p + 64, col + 8, n, 0.0), bj, t1)
+                    t2 = fma8(vload_masked(p + 128, col + 16, n, 0.0), bj, t2)
+                    t3 = fma8(vload_masked(p + 192, col + 24, n, 0.0), bj, t3)
+                s0 = add8(s0, t0)
+                s1 = add8(s1, t1)
+                s2 = add8(s2, t2)
+                s3 = add8(s3, t3)
+                top = bot
+            q = pout + 8 * col
+            vstore_masked(q, col, n, s0)
+            vstore_masked(q + 64, col + 8, n, s1)
+            vstore_masked(q + 128, col + 16, n, s2)
+            vstore_masked(q + 192, col + 24, n, s3)
+            col += 32
+    while col + 8 < n:
+        s0 = zero8()
+        s1 = zero8()
+        top = m
+        while top > 0:
+            bot = max(top - 8, 0)
+            j = top - 1
+            p = pa + j * lda + 8 * col
+            bj = vbroadcast(pb + 8 * j)
+            t0 = mul8(vload_masked(p, col, n, 0.0), bj)
+            t1 = mul8(vload_masked(p + 64, col + 8, n, 0.0), bj)
+            for j in range(top - 2, bot - 1, -1):
+                p = pa + j * lda + 8 * col
+                bj = vbroadcast(pb + 8 * j)
+                t0 = fma8(vload_masked(p, col, n, 0.0), bj, t0)
+                t1 = fma8(vload_masked(p + 64, col + 8, n, 0.0), bj, t1)
+            s0 = add8(s0, t0)
+            s1 = add8(s1, t1)
+            top = bot
+        q = pout + 8 * col
+        vstore_masked(q, col, n, s0)
+        vstore_masked(q + 64, col + 8, n, s1)
+        col += 16
+    if col < n:
+        s0 = zero8()
+        top = m
+        while top > 0:
+            bot = max(top - 8, 0)
+            j = top - 1
+            p = pa + j * lda + 8 * col
+            t0 = mul8(vload_masked(p, col, n, 0.0), vbroadcast(pb + 8 * j))
+            for j in range(top - 2, bot - 1, -1):
+                p = pa + j * lda + 8 * col
+                t0 = fma8(vload_masked(p, col, n, 0.0), vbroadcast(pb + 8 * j), t0)
+            s0 = add8(s0, t0)
+            top = bot
+        vstore_masked(pout + 8 * col, col, n, s0)
 
 
 @njit(cache=True)
 def matvec_t(a, b, out):
     """``out = a.T @ b`` for a C-contiguous 2-D ``a`` of shape (m, n) and ``b`` (m,).
 
-    Reads ``a`` row by row, like :func:`matvec`, so a caller needs no transposed copy:
-    ``out += b[j] a[j]`` for eight rows at a time, summed in a fixed order (pairs,
-    then pairs of pairs), which vectorises along the rows without reassociation.
+    Summation order, fixed by the code: the rows are cut into groups of eight from
+    the top (``[m - 8, m)``, ``[m - 16, m - 8)``, ..., the lowest group may be
+    shorter); within a group ``t = a[j, q] * b[j]`` for its highest row ``j``, then
+    ``t = fma(a[j, q], b[j], t)`` for the rows below it, downwards; and
+    ``out[q] = ((0 + t_top) + t_next) + ...``, group after group from the top.
+
+    Reads ``a`` row by row, like :func:`matvec`, so a caller needs no transposed copy,
+    and from the last row up, so that right after :func:`matvec` (which ends there)
+    the first rows it reads are still in cache. Columns are handled in blocks of up
+    to 40, each kept in registers over all rows (:func:`_matvec_t_cols`); the chains
+    within groups of eight rows are independent, so they overlap. Rows that fill
+    whole 64-byte lines are read in aligned pieces; each column's sum is the same
+    whichever lane or block it lands in, so the bits do not depend on the address of
+    ``a`` (nor on the CPU's register width, up to the fused multiply-adds of
+    :func:`fma8`). Arrays with gaps between elements take a plain scalar loop, and
+    CPUs without masked vector loads plain loops over eight rows at a time.
     """
     m, n = a.shape
-    for q in range(n):
-        out[q] = 0.0
-    m8 = m - m % 8
-    for j in range(0, m8, 8):
-        b0 = b[j]
-        b1 = b[j + 1]
-        b2 = b[j + 2]
-        b3 = b[j + 3]
-        b4 = b[j + 4]
-        b5 = b[j + 5]
-        b6 = b[j + 6]
-        b7 = b[j + 7]
+    if not _has_masked_vectors():
+        # no hardware masked loads (SSE-only x86, ARM): out += b[j] a[j], eight rows
+        # at a time summed as pairs, then pairs of pairs, vectorised along the rows
         for q in range(n):
-            out[q] += (
-                (a[j, q] * b0 + a[j + 1, q] * b1)
-                + (a[j + 2, q] * b2 + a[j + 3, q] * b3)
-            ) + (
-                (a[j + 4, q] * b4 + a[j + 5, q] * b5)
-                + (a[j + 6, q] * b6 + a[j + 7, q] * b7)
-            )
-    for j in range(m8, m):
-        bj = b[j]
-        for q in range(n):
-            out[q] += a[j, q] * bj
+            out[q] = 0.0
+        m8 = m - m % 8
+        for j in range(0, m8, 8):
+            b0 = b[j]
+            b1 = b[j + 1]
+            b2 = b[j + 2]
+            b3 = b[j + 3]
+            b4 = b[j + 4]
+            b5 = b[j + 5]
+            b6 = b[j + 6]
+            b7 = b[j + 7]
+            for q in range(n):
+                out[q] += (
+                    (a[j, q] * b0 + a[j + 1, q] * b1)
+                    + (a[j + 2, q] * b2 + a[j + 3, q] * b3)
+                ) + (
+                    (a[j + 4, q] * b4 + a[j + 5, q] * b5)
+                    + (a[j + 6, q] * b6 + a[j + 7, q] * b7)
+                )
+        for j in range(m8, m):
+            bj = b[j]
+            for q in range(n):
+                out[q] += a[j, q] * bj
+        return
+    if a.strides[1] != 8 or b.strides[0] != 8 or out.strides[0] != 8:
+        for q in range(n):  # arrays with gaps: a plain loop, not the order above
+            out[q] = 0.0
+        for j in range(m - 1, -1, -1):
+            for q in range(n):
+                out[q] += a[j, q] * b[j]
+        return
+    pa = address(a)
+    lda = a.strides[0]
+    _matvec_t_cols(pa, lda, address(b), address(out), m, n, _line_offset(pa, lda, n))
