@@ -22,6 +22,7 @@ from simnet.kernels.vector import (
     matvec_t,
     maximum,
     total,
+    update_row_dot,
 )
 
 RTOL = 1e-12
@@ -141,3 +142,22 @@ def test_ce_grad_matches_reference(k, p, identity, scale, seed):
     assert np.isfinite(loss) and np.all(np.isfinite(out))
     assert_allclose(out, g_ref, rtol=1e-10, atol=1e-12)
     assert_allclose(loss, loss_ref, rtol=1e-10, atol=1e-9)
+
+
+@given(n=st.integers(1, 70), seed=seeds, strided=st.booleans())
+def test_update_row_dot_matches_numpy(n, seed, strided):
+    """a[i] <- keep a[i] - step b[j] and the dot product of the old a[i] with b[j]."""
+    rng = np.random.default_rng(seed)
+    a = rng.standard_normal((3, 2 * n))
+    b = rng.standard_normal((4, 2 * n))
+    if strided:  # rows with gaps take the plain loop
+        a, b = a[:, ::2], b[:, ::2]
+    else:
+        a, b = np.ascontiguousarray(a[:, :n]), np.ascontiguousarray(b[:, :n])
+    keep, step = rng.uniform(0.5, 1.0), rng.uniform(-1.0, 1.0)
+    old = a[1].copy()
+    others = a[[0, 2]].copy()
+    dot = update_row_dot(a, 1, b, 2, keep, step)
+    assert abs(dot - old @ b[2]) <= RTOL * (np.abs(old) @ np.abs(b[2]))
+    assert_allclose(a[1], keep * old - step * b[2], rtol=1e-15, atol=1e-15)
+    assert np.array_equal(a[[0, 2]], others)

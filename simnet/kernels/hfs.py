@@ -11,7 +11,7 @@ from numba import njit
 
 from .common import ce_grad
 from .prefetch import prefetch_samples
-from .vector import all_finite
+from .vector import all_finite, update_row_dot
 
 
 @njit(cache=True)
@@ -102,12 +102,8 @@ def hfs_sgd_steps(
             v = touched[j]
             keep = 1.0 - decay[v]
             lv = lam[v]
-            step_phi = eta_phi[v] * rs * lv
-            dot = 0.0  # <old phi_v, m_v>, taken in the same pass as the update
-            for q in range(p):
-                old = phi[v, q]
-                dot += old * acc[v, q]
-                phi[v, q] = keep * old - step_phi * acc[v, q]
+            # <old phi_v, m_v>, taken in the same pass as the update of phi_v
+            dot = update_row_dot(phi, v, acc, v, keep, eta_phi[v] * rs * lv)
             lam[v] = keep * lv - eta_lam[v] * rs * dot
         scale_u = eta_u * rs * gamma * inv_b
         for b in range(bsize):

@@ -1,6 +1,6 @@
 """Small dense loops the kernels share: dot products, matrix-vector products, sums.
 
-The reductions ``dot``, ``dot_rows``, ``total`` and ``all_finite`` allow reassociation
+The reductions ``dot``, ``dot_rows`` and ``total`` allow reassociation
 (``fastmath={"reassoc"}``) so that LLVM splits each sum into vector lanes and runs it
 with SIMD instructions; the lane layout is fixed by the compiled code, so a given
 machine still gives the same bits on every run. No flag here assumes finite inputs: a
@@ -85,19 +85,6 @@ def maximum(a):
     m0 = m1 if m1 > m0 else m0
     m2 = m3 if m3 > m2 else m2
     return m2 if m2 > m0 else m0
-
-
-@njit(cache=True, fastmath=_REASSOC)
-def all_finite(a):
-    """True if every entry of the 1-D array ``a`` is finite.
-
-    ``a[q] * 0.0`` is 0 for finite entries and NaN for NaN or infinite ones; their sum
-    vectorises, with no branch per entry.
-    """
-    probe = 0.0
-    for q in range(a.shape[0]):
-        probe += a[q] * 0.0
-    return probe == 0.0
 
 
 # --- 8-lane vectors ---------------------------------------------------------------
@@ -251,6 +238,16 @@ def store_double(typingctx, p, x):
 
 
 @intrinsic
+def splat8(typingctx, x):
+    """The double ``x`` in all 8 lanes."""
+
+    def codegen(context, builder, sig, args):
+        return _splat(builder, args[0], _V8)
+
+    return f64x8(types.float64), codegen
+
+
+@intrinsic
 def zero8(typingctx):
     """8 lanes of +0.0."""
 
@@ -306,7 +303,7 @@ def _has_wide_registers(typingctx):
 
 
 @intrinsic
-def _has_masked_vectors(typingctx):
+def has_masked_vectors(typingctx):
     """Whether the compile target has hardware masked vector loads and stores (x86
     AVX and later). Elsewhere (SSE-only x86, ARM NEON) LLVM splits them into scalar
     code, and the plain loops are faster."""
@@ -479,7 +476,7 @@ def matvec(a, b, out):
                 acc += a[j, q] * b[q]
             out[j] = acc
         return
-    if not (_has_wide_registers() and _has_masked_vectors()):
+    if not (_has_wide_registers() and has_masked_vectors()):
         # CPUs with fewer or narrower vector registers, where eight-row blocks spill:
         # four rows at a time, dot products vectorised by LLVM (reassociation allowed
         # in this function only; the explicit-vector path has no such flag)
@@ -652,7 +649,7 @@ def matvec_t(a, b, out):
     CPUs without masked vector loads plain loops over eight rows at a time.
     """
     m, n = a.shape
-    if not _has_masked_vectors():
+    if not has_masked_vectors():
         # no hardware masked loads (SSE-only x86, ARM): out += b[j] a[j], eight rows
         # at a time summed as pairs, then pairs of pairs, vectorised along the rows
         for q in range(n):
@@ -690,3 +687,69 @@ def matvec_t(a, b, out):
     pa = address(a)
     lda = a.strides[0]
     _matvec_t_cols(pa, lda, address(b), address(out), m, n, _line_offset(pa, lda, n))
+
+
+@njit(cache=True, inline="always")
+def update_row_dot(a, i, b, j, keep, step):
+    """``a[i] <- keep * a[i] - step * b[j]`` in one pass over the rows (2-D arrays
+    with the same number of columns); return ``<old a[i], b[j]>``.
+
+    The update of each entry is ``fma(b, -step, keep * a)``; the dot product is
+    summed in eight lanes (columns ``q = c (mod 8)`` upwards) reduced as in
+    :func:`hsum8`. Inlined into the caller (no call, no reference counting). Rows
+    with gaps, or CPUs without masked vector loads, take a plain loop (summed left
+    to right).
+    """
+    n = a.shape[1]
+    if not has_masked_vectors() or a.strides[1] != 8 or b.strides[1] != 8:
+        dot = 0.0
+        for q in range(n):
+            old = a[i, q]
+            dot += old * b[j, q]
+            a[i, q] = keep * old - step * b[j, q]
+        return dot
+    pa = address(a) + i * a.strides[0]
+    pb = address(b) + j * b.strides[0]
+    keep8 = splat8(keep)
+    minus_step8 = splat8(-step)
+    acc = zero8()
+    col = 0
+    while col + 8 <= n:
+        old = vload(pa + 8 * col)
+        g = vload(pb + 8 * col)
+        acc = fma8(old, g, acc)
+        vstore(pa + 8 * col, fma8(g, minus_step8, mul8(keep8, old)))
+        col += 8
+    if col < n:
+        old = vload_masked(pa + 8 * col, col, n, 0.0)
+        g = vload_masked(pb + 8 * col, col, n, 0.0)
+        acc = fma8(old, g, acc)
+        vstore_masked(pa + 8 * col, col, n, fma8(g, minus_step8, mul8(keep8, old)))
+    return hsum8(acc)
+
+
+@njit(cache=True, inline="always")
+def all_finite(a):
+    """True if every entry of the 1-D array ``a`` is finite.
+
+    ``a[q] * 0.0`` is 0 for finite entries and NaN for NaN or infinite ones; their sum
+    (eight lanes, no branch per entry) is 0 exactly when all are finite. Inlined into
+    the caller; arrays with gaps, or CPUs without masked vector loads, take a plain
+    loop.
+    """
+    n = a.shape[0]
+    if not has_masked_vectors() or a.strides[0] != 8:
+        probe = 0.0
+        for q in range(n):
+            probe += a[q] * 0.0
+        return probe == 0.0
+    pa = address(a)
+    zero = zero8()
+    acc = zero8()
+    col = 0
+    while col + 8 <= n:
+        acc = fma8(vload(pa + 8 * col), zero, acc)
+        col += 8
+    if col < n:
+        acc = fma8(vload_masked(pa + 8 * col, col, n, 0.0), zero, acc)
+    return hsum8(acc) == 0.0
