@@ -89,8 +89,9 @@ def hfs_sgd_steps(
                     node_stamp[v] = stamp
                     touched[n_touched] = v
                     n_touched += 1
-                    for q in range(p):
-                        acc[v, q] = inv_b * grads[b, q]
+                    if bsize > 1:  # with one sample, m_v is its gradient: no copy
+                        for q in range(p):
+                            acc[v, q] = inv_b * grads[b, q]
                 else:
                     for q in range(p):
                         acc[v, q] += inv_b * grads[b, q]
@@ -103,7 +104,11 @@ def hfs_sgd_steps(
             keep = 1.0 - decay[v]
             lv = lam[v]
             # <old phi_v, m_v>, taken in the same pass as the update of phi_v
-            dot = update_row_dot(phi, v, acc, v, keep, eta_phi[v] * rs * lv)
+            step_phi = eta_phi[v] * rs * lv
+            if bsize == 1:
+                dot = update_row_dot(phi, v, grads, 0, keep, step_phi)
+            else:
+                dot = update_row_dot(phi, v, acc, v, keep, step_phi)
             lam[v] = keep * lv - eta_lam[v] * rs * dot
         scale_u = eta_u * rs * gamma * inv_b
         for b in range(bsize):
