@@ -8,7 +8,7 @@ from numba import njit
 from .bits import float_from_bits
 from .vector import all_finite, matvec, matvec_t, maximum, total
 
-__all__ = ["all_finite", "ce_grad", "exp_nonpositive", "transpose_head"]
+__all__ = ["all_finite", "ce_grad", "exp_nonpositive_one", "transpose_head"]
 
 _LOG2E = 1.4426950408889634
 _LN2_HI = 6.93147180369123816490e-01
@@ -77,8 +77,18 @@ def ce_grad(x, head, label, z, out, want_loss):
 
 @njit(cache=True, error_model="numpy", fastmath={"contract"})
 def exp_nonpositive_one(x):
-    """``exp(x)`` for ``x <= 0``, branch-free: the body of :func:`exp_nonpositive`
-    (inline it in a SIMD loop). Inputs below -708 are raised to -708."""
+    """``exp(x)`` for ``x <= 0`` (softmax terms), branch-free, to call in SIMD loops.
+
+    Range reduction ``x = k ln2 + r`` with |r| <= ln2/2 (Cody-Waite split of ln2),
+    then Cephes' rational form ``exp(r) = 1 + 2 r P(r^2) / (Q(r^2) - r P(r^2))``
+    (``exp.c`` of the Cephes library, S. L. Moshier), times 2^k made from its bits
+    (:func:`~simnet.kernels.bits.float_from_bits`, a register bit cast). Accurate
+    to about 1 ulp (within 1.5 ulp of ``np.exp`` in the tests); 7 multiply-adds and
+    one division per value (the division has its own unit, and
+    ``error_model="numpy"`` lets a loop of calls vectorise). Inputs below -708 are
+    raised to -708 (a term below 3.3e-308, negligible next to the softmax maximum's
+    1).
+    """
     x = max(x, _EXP_FLOOR)
     k = np.rint(x * _LOG2E)
     r = (x - k * _LN2_HI) - k * _LN2_LO
@@ -86,20 +96,3 @@ def exp_nonpositive_one(x):
     px = r * ((_EXP_P0 * rr + _EXP_P1) * rr + _EXP_P2)
     q = ((_EXP_Q0 * rr + _EXP_Q1) * rr + _EXP_Q2) * rr + _EXP_Q3
     return (1.0 + 2.0 * (px / (q - px))) * float_from_bits((np.int64(k) + 1023) << 52)
-
-
-@njit(cache=True, error_model="numpy", fastmath={"contract"})
-def exp_nonpositive(z):
-    """In place ``z <- exp(z)`` for ``z <= 0`` (softmax terms), in one SIMD loop.
-
-    Range reduction ``z = k ln2 + r`` with |r| <= ln2/2 (Cody-Waite split of ln2),
-    then Cephes' rational form ``exp(r) = 1 + 2 r P(r^2) / (Q(r^2) - r P(r^2))``
-    (``exp.c`` of the Cephes library, S. L. Moshier), times 2^k made from its bits
-    (:func:`~simnet.kernels.bits.float_from_bits`, a register bit cast). Accurate
-    to about 1 ulp (within 1.5 ulp of ``np.exp`` in the tests); 7 multiply-adds and
-    one division per value (the division has its own unit, and
-    ``error_model="numpy"`` lets it vectorise). Inputs below -708 are raised to -708
-    (a term below 3.3e-308, negligible next to the softmax maximum's 1).
-    """
-    for i in range(z.shape[0]):
-        z[i] = exp_nonpositive_one(z[i])

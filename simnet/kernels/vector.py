@@ -1,6 +1,6 @@
 """Small dense loops the kernels share: dot products, matrix-vector products, sums.
 
-The reductions ``dot``, ``dot_rows`` and ``total`` allow reassociation
+The reduction ``total`` allows reassociation
 (``fastmath={"reassoc"}``) so that LLVM splits each sum into vector lanes and runs it
 with SIMD instructions; the lane layout is fixed by the compiled code, so a given
 machine still gives the same bits on every run. No flag here assumes finite inputs: a
@@ -25,25 +25,6 @@ from numba.core import cgutils, types
 from numba.extending import intrinsic, models, register_model
 
 _REASSOC = {"reassoc", "contract"}
-
-
-@njit(cache=True, fastmath=_REASSOC)
-def dot(a, b):
-    """``sum_q a[q] * b[q]`` for 1-D arrays of the same length."""
-    acc = 0.0
-    for q in range(a.shape[0]):
-        acc += a[q] * b[q]
-    return acc
-
-
-@njit(cache=True, fastmath=_REASSOC)
-def dot_rows(a, i, b, j):
-    """``sum_q a[i, q] * b[j, q]``: the dot product of row i of ``a`` and row j of
-    ``b`` (2-D arrays with the same number of columns), without making views."""
-    acc = 0.0
-    for q in range(a.shape[1]):
-        acc += a[i, q] * b[j, q]
-    return acc
 
 
 @njit(cache=True, fastmath=_REASSOC)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 import numpy as np
@@ -19,6 +20,7 @@ from .._validation import check_array, check_int
 from ..errors import ConfigError
 from ..hierarchy import Hierarchy, NodeWeights
 from ..schedules import Schedule, as_schedule
+from .impact_groups import ImpactGroups, impact_groups
 
 __all__ = ["ImpactMatrix"]
 
@@ -160,6 +162,13 @@ class ImpactMatrix:
     @property
     def n_classes(self) -> int:
         return int(self.basis.shape[1])
+
+    @cached_property
+    def groups(self) -> ImpactGroups:
+        """The basis matrices as sums of group indicators where they have that form
+        (:func:`~simnet.models.impact_groups.impact_groups`), found once per impact
+        matrix and shared by every run of it (the SGD kernel only reads it)."""
+        return impact_groups(self.basis)
 
     @property
     def n_terms(self) -> int:

@@ -31,7 +31,7 @@ from ._common import (
     resolve_init_means,
 )
 from .impact import ImpactMatrix
-from .impact_groups import ImpactGroups, impact_groups
+from .impact_groups import ImpactGroups
 
 __all__ = [
     "Integrator",
@@ -305,11 +305,7 @@ class LESDEModel:
         base = rng.standard_normal((labels.shape[0], self._p)) * self.init_scale
         if self._init_means is not None:
             base += self._init_means[labels]
-        groups = (
-            impact_groups(self.impact.basis)
-            if self.integrator_kind is Integrator.SGD
-            else None
-        )
+        groups = self.impact.groups if self.integrator_kind is Integrator.SGD else None
         return LESDEState(
             base=base,
             offsets=np.zeros((self.n_classes, self._p)),
