@@ -55,6 +55,7 @@ from ._common import blas_single_thread
 
 __all__ = [
     "FULL",
+    "PAPER",
     "QUICK",
     "ReferenceODE",
     "ShapesProtocol",
@@ -72,6 +73,13 @@ __all__ = [
 
 #: Observables every run records (impact is added for the clean runs).
 _OBSERVE = ("loss", "class_means")
+
+
+#: The paper every LE-SDE reproduction cites; each appends its figure.
+PAPER = (
+    "Zhang, Wang & Su, Imitating Deep Learning Dynamics via Locally Elastic "
+    "Stochastic Differential Equations (NeurIPS 2021)"
+)
 
 
 @dataclass(frozen=True)

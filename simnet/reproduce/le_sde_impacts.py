@@ -69,10 +69,7 @@ __all__ = ["NAME", "PAPER", "TITLE", "run"]
 
 NAME = "le-sde-impacts"
 TITLE = "Integrated impacts A-hat, B-hat and rates alpha-hat, beta-hat (I, L models)"
-PAPER = (
-    "Zhang, Wang & Su, Imitating Deep Learning Dynamics via Locally Elastic "
-    "Stochastic Differential Equations (NeurIPS 2021), Fig. 3a,b,e,f"
-)
+PAPER = f"{runs_.PAPER}, Fig. 3a,b,e,f"
 
 #: The paper's values (dossier section 3.3), as text per model and quantity.
 PAPER_VALUES = {

@@ -60,10 +60,7 @@ __all__ = ["NAME", "PAPER", "TITLE", "run"]
 
 NAME = "le-sde-label-noise"
 TITLE = "Label corruption: validation curves and tail indices of the impacts"
-PAPER = (
-    "Zhang, Wang & Su, Imitating Deep Learning Dynamics via Locally Elastic "
-    "Stochastic Differential Equations (NeurIPS 2021), Fig. 4"
-)
+PAPER = f"{runs_.PAPER}, Fig. 4"
 
 #: Corruption rates of the paper, and of the quick mode.
 RATES = (0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 2.0 / 3.0, 0.7, 0.8)

@@ -69,10 +69,7 @@ __all__ = ["NAME", "PAPER", "TITLE", "run"]
 
 NAME = "le-sde-ode"
 TITLE = "LE-ODE solutions against the network's class-0 mean logits"
-PAPER = (
-    "Zhang, Wang & Su, Imitating Deep Learning Dynamics via Locally Elastic "
-    "Stochastic Differential Equations (NeurIPS 2021), Fig. 5a,b"
-)
+PAPER = f"{runs_.PAPER}, Fig. 5a,b"
 
 #: The paper's final class-0 mean logits (L model, Fig. 5b) and onset.
 PAPER_FINAL = (8.8, -5.4, -2.9)

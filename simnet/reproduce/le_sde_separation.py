@@ -68,10 +68,7 @@ __all__ = ["NAME", "PAPER", "TITLE", "run"]
 
 NAME = "le-sde-separation"
 TITLE = "Class-mean logits separate during training, network and fitted LE-SDE"
-PAPER = (
-    "Zhang, Wang & Su, Imitating Deep Learning Dynamics via Locally Elastic "
-    "Stochastic Differential Equations (NeurIPS 2021), Fig. 1a,b"
-)
+PAPER = f"{runs_.PAPER}, Fig. 1a,b"
 
 #: The paper's numbers (dossier section 3.3, read off the committed figures).
 PAPER_PROJECTED = (10.5, -11.0, 3.0)
