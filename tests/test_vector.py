@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from numpy.testing import assert_allclose
 from strategies import seeds
 
-from simnet.kernels.common import ce_grad
+from simnet.kernels.common import ce_grad, ce_grad_at
 from simnet.kernels.vector import (
     all_finite,
     matvec,
@@ -117,10 +117,65 @@ def test_all_finite_finds_one_bad_entry_anywhere(n, seed, bad):
     p=st.integers(1, 40),
     identity=st.booleans(),
     scale=st.sampled_from([1e-3, 1.0, 50.0, 1e4]),
+    strided=st.booleans(),
     seed=seeds,
 )
-def test_ce_grad_matches_reference(k, p, identity, scale, seed):
-    """W^T (softmax(W x) - e_y) and the loss, against the numpy twin, to 1e-10."""
+def test_ce_grad_matches_reference(k, p, identity, scale, strided, seed):
+    """W^T (softmax(W x) - e_y) and the loss, against the numpy twin, to 1e-10.
+    A feature with gaps (a strided view) takes the array form on every CPU; a
+    contiguous one the raw-address form where the CPU has it."""
+    rng = np.random.default_rng(seed)
+    if identity:
+        p = k
+        head = np.empty((0, p))
+    else:
+        head = rng.standard_normal((k, p))
+    x = rng.standard_normal(p) * scale
+    if strided:
+        wide = np.zeros(2 * p)
+        wide[::2] = x
+        x = wide[::2]
+    label = int(rng.integers(k))
+    out = np.empty(p)
+    loss = ce_grad(x, head, label, np.empty(k), out, True)
+    g_ref, loss_ref = ref.ce_grad(x, head, label)
+    assert np.isfinite(loss) and np.all(np.isfinite(out))
+    assert_allclose(out, g_ref, rtol=1e-10, atol=1e-12)
+    assert_allclose(loss, loss_ref, rtol=1e-10, atol=1e-9)
+
+
+def _ce_grad_on_addresses(x, head, label, want_loss):
+    """ce_grad_at on C-contiguous copies, called directly (on any CPU)."""
+    x = np.ascontiguousarray(x)
+    head = np.ascontiguousarray(head)
+    k = head.shape[0] if head.shape[0] else x.shape[0]
+    z = np.empty(k)
+    out = np.empty(x.shape[0])
+    loss = ce_grad_at(
+        head.ctypes.data,
+        head.strides[0],
+        head.shape[0],
+        x.shape[0],
+        x.ctypes.data,
+        label,
+        z.ctypes.data,
+        out.ctypes.data,
+        want_loss,
+    )
+    return out, loss
+
+
+@given(
+    k=st.integers(2, 120),
+    p=st.integers(1, 90),
+    identity=st.booleans(),
+    scale=st.sampled_from([1e-3, 1.0, 50.0, 1e4]),
+    seed=seeds,
+)
+def test_ce_grad_on_addresses_matches_reference(k, p, identity, scale, seed):
+    """The raw-address form the kernels call in their loops (including heads of
+    more than eight rows, where the logits' maximum comes from the matrix-vector
+    product's registers): gradient and loss against the numpy twin, to 1e-10."""
     rng = np.random.default_rng(seed)
     if identity:
         p = k
@@ -129,12 +184,33 @@ def test_ce_grad_matches_reference(k, p, identity, scale, seed):
         head = rng.standard_normal((k, p))
     x = rng.standard_normal(p) * scale
     label = int(rng.integers(k))
-    out = np.empty(p)
-    loss = ce_grad(x, head, label, np.empty(k), out, True)
+    out, loss = _ce_grad_on_addresses(x, head, label, True)
     g_ref, loss_ref = ref.ce_grad(x, head, label)
-    assert np.isfinite(loss) and np.all(np.isfinite(out))
+    assert np.all(np.isfinite(out))
     assert_allclose(out, g_ref, rtol=1e-10, atol=1e-12)
     assert_allclose(loss, loss_ref, rtol=1e-10, atol=1e-9)
+    _, no_loss = _ce_grad_on_addresses(x, head, label, False)
+    assert no_loss == 0.0
+
+
+def test_ce_grad_on_addresses_propagates_a_nan_logit():
+    """A NaN feature gives a NaN gradient (the kernels then stop at that step)."""
+    rng = np.random.default_rng(0)
+    head = rng.standard_normal((20, 12))
+    x = rng.standard_normal(12)
+    x[5] = np.nan
+    out, _ = _ce_grad_on_addresses(x, head, 3, False)
+    assert np.all(np.isnan(out))
+
+
+@given(m=sides, n=sides, seed=seeds)
+def test_matvec_returns_the_largest_entry(m, n, seed):
+    """matvec returns the maximum of the product it wrote (the softmax shift)."""
+    rng = np.random.default_rng(seed)
+    a = rng.standard_normal((m, n))
+    b = rng.standard_normal(n)
+    out = np.empty(m)
+    assert matvec(a, b, out) == out.max()
 
 
 @given(n=st.integers(1, 70), seed=seeds, strided=st.booleans())

@@ -6,22 +6,57 @@ import numpy as np
 from numba import njit
 
 from .bits import float_from_bits
-from .vector import all_finite, matvec, matvec_t, maximum, total
+from .vector import (
+    EXP_FLOOR,
+    EXP_P,
+    EXP_Q,
+    LN2_HI,
+    LN2_LO,
+    LOG2E,
+    _has_wide_registers,
+    _line_offset,
+    _matvec_rows,
+    _matvec_t_cols,
+    add8,
+    address,
+    all_finite,
+    exp_nonpositive8,
+    has_masked_vectors,
+    hmax8,
+    hsum8,
+    load_double,
+    matvec,
+    matvec_t,
+    max8,
+    maximum,
+    mul8,
+    splat8,
+    store_double,
+    sub8,
+    total,
+    vload,
+    vload_masked,
+    vstore,
+    vstore_masked,
+    zero8,
+    zero_outside8,
+)
 
-__all__ = ["all_finite", "ce_grad", "exp_nonpositive_one", "transpose_head"]
+__all__ = [
+    "all_finite",
+    "ce_grad",
+    "ce_grad_at",
+    "ce_grad_at_ok",
+    "exp_nonpositive_one",
+    "transpose_head",
+]
 
-_LOG2E = 1.4426950408889634
-_LN2_HI = 6.93147180369123816490e-01
-_LN2_LO = 1.90821492927058770002e-10
-_EXP_FLOOR = -708.0  # exp(-708) is still a normal float64
-# Cephes exp.c: exp(r) = 1 + 2 r P(r^2) / (Q(r^2) - r P(r^2)) on |r| <= ln2/2.
-_EXP_P0 = 1.26177193074810590878e-4
-_EXP_P1 = 3.02994407707441961300e-2
-_EXP_P2 = 9.99999999999999999910e-1
-_EXP_Q0 = 3.00198505138664455042e-6
-_EXP_Q1 = 2.52448340349684104192e-3
-_EXP_Q2 = 2.27265548208155028766e-1
-_EXP_Q3 = 2.00000000000000000009e0
+_LOG2E = LOG2E
+_LN2_HI = LN2_HI
+_LN2_LO = LN2_LO
+_EXP_FLOOR = EXP_FLOOR
+_EXP_P0, _EXP_P1, _EXP_P2 = EXP_P
+_EXP_Q0, _EXP_Q1, _EXP_Q2, _EXP_Q3 = EXP_Q
 
 
 @njit(cache=True)
@@ -41,14 +76,28 @@ def ce_grad(x, head, label, z, out, want_loss):
 
     ``out = W^T (softmax(W x) - e_label)`` with ``W = head`` (an empty head, shape
     (0, p), is the identity), stable by subtracting the largest logit (log-sum-exp);
-    the loss is returned if ``want_loss``, else 0. Both products read ``W`` row by row
-    (:func:`~simnet.kernels.vector.matvec` and :func:`~simnet.kernels.vector.matvec_t`:
-    one copy of the head, half the memory traffic of a transposed copy); the shifted
-    exponentials are one SIMD pass (:func:`exp_nonpositive_one`), the normalising sum
-    runs in vector lanes, and the normalisation is applied to the p outputs
-    (``W^T softmax = (W^T e) / sum e``) rather than to the K exponentials. ``z`` (K,)
-    is a scratch buffer.
+    the loss is returned if ``want_loss``, else 0. ``z`` (K,) is a scratch buffer.
+
+    Where :func:`ce_grad_at_ok` holds (a CPU with 512-bit vectors and masked loads,
+    arrays without gaps) this is :func:`ce_grad_at` on the arrays' addresses, the
+    form the kernels call in their loops. Otherwise both products read ``W`` row by
+    row (:func:`~simnet.kernels.vector.matvec` and
+    :func:`~simnet.kernels.vector.matvec_t`: one copy of the head), the shifted
+    exponentials are one SIMD pass (:func:`exp_nonpositive_one`) and the
+    normalisation is applied to the p outputs (``W^T softmax = (W^T e) / sum e``).
     """
+    if ce_grad_at_ok(x, head, z, out):
+        return ce_grad_at(
+            address(head),
+            head.strides[0],
+            head.shape[0],
+            out.shape[0],
+            address(x),
+            label,
+            address(z),
+            address(out),
+            want_loss,
+        )
     k = z.shape[0]
     if head.shape[0] == 0:
         for j in range(k):
@@ -72,6 +121,95 @@ def ce_grad(x, head, label, z, out, want_loss):
         matvec_t(head, z, out)
         for q in range(out.shape[0]):
             out[q] = out[q] * inv - head[label, q]
+    return loss
+
+
+@njit(cache=True, inline="always")
+def ce_grad_at_ok(x, head, z, out):
+    """Whether :func:`ce_grad_at` may stand for :func:`ce_grad` on these arrays: a
+    CPU with 512-bit vectors and masked loads, and rows without gaps."""
+    return (
+        _has_wide_registers()
+        and has_masked_vectors()
+        and x.strides[0] == 8
+        and z.strides[0] == 8
+        and out.strides[0] == 8
+        and (head.shape[0] == 0 or head.strides[1] == 8)
+    )
+
+
+@njit(cache=True, error_model="numpy")
+def ce_grad_at(pa, lda, n_rows, p, px, label, pz, pout, want_loss):
+    """:func:`ce_grad` on raw byte addresses: the head's ``n_rows`` rows of ``p``
+    doubles at ``pa``, ``lda`` bytes apart (``n_rows == 0``: the identity head, K =
+    p), the feature ``x`` at ``px``, the scratch ``z`` (K doubles) at ``pz`` and the
+    gradient (p doubles) at ``pout``.
+
+    Kernels call this form in their loops: its arguments are plain integers, so a
+    call costs no reference counting (passing arrays to a compiled function does, an
+    atomic increment and decrement per array, which took a quarter of a small SGD
+    step). Only for CPUs with 512-bit vectors and masked loads
+    (:func:`ce_grad_at_ok`).
+
+    Order of operations: the logits as in :func:`~simnet.kernels.vector.matvec`,
+    which also returns the largest; the shifted exponentials
+    (:func:`~simnet.kernels.vector.exp_nonpositive8`) and their sum in eight lanes
+    (``j = c (mod 8)``, reduced by ``hsum8``); ``W^T e`` as in
+    :func:`~simnet.kernels.vector.matvec_t`; then ``out = (W^T e) / S - W_label``.
+    """
+    if n_rows == 0:
+        k = p
+        top8 = splat8(-np.inf)
+        col = 0
+        while col + 8 <= k:
+            v = vload(px + 8 * col)
+            vstore(pz + 8 * col, v)
+            top8 = max8(v, top8)
+            col += 8
+        if col < k:
+            v = vload_masked(px + 8 * col, col, k, -np.inf)
+            vstore_masked(pz + 8 * col, col, k, v)
+            top8 = max8(v, top8)
+        zmax = hmax8(top8)
+    else:
+        k = n_rows
+        zmax = _matvec_rows(pa, lda, px, pz, k, p, _line_offset(pa, lda, p))
+    z_label = load_double(pz + 8 * label)
+    shift = splat8(zmax)
+    acc = zero8()
+    col = 0
+    while col + 8 <= k:
+        e = exp_nonpositive8(sub8(vload(pz + 8 * col), shift))
+        vstore(pz + 8 * col, e)
+        acc = add8(acc, e)
+        col += 8
+    if col < k:
+        v = vload_masked(pz + 8 * col, col, k, 0.0)
+        e = zero_outside8(exp_nonpositive8(sub8(v, shift)), col, k)
+        vstore_masked(pz + 8 * col, col, k, e)
+        acc = add8(acc, e)
+    norm = hsum8(acc)
+    loss = np.log(norm) + zmax - z_label if want_loss else 0.0
+    inv = splat8(1.0 / norm)
+    if n_rows == 0:
+        col = 0
+        while col < k:
+            v = vload_masked(pz + 8 * col, col, k, 0.0)
+            vstore_masked(pout + 8 * col, col, k, mul8(v, inv))
+            col += 8
+        store_double(pout + 8 * label, load_double(pout + 8 * label) - 1.0)
+        return loss
+    _matvec_t_cols(pa, lda, pz, pout, k, p, _line_offset(pa, lda, p))
+    row = pa + label * lda
+    col = 0
+    while col + 8 <= p:
+        g = sub8(mul8(vload(pout + 8 * col), inv), vload(row + 8 * col))
+        vstore(pout + 8 * col, g)
+        col += 8
+    if col < p:
+        o = vload_masked(pout + 8 * col, col, p, 0.0)
+        r = vload_masked(row + 8 * col, col, p, 0.0)
+        vstore_masked(pout + 8 * col, col, p, sub8(mul8(o, inv), r))
     return loss
 
 

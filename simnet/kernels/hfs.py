@@ -9,12 +9,12 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from .common import ce_grad
+from .common import ce_grad, ce_grad_at, ce_grad_at_ok
 from .prefetch import prefetch_samples
-from .vector import all_finite, update_row_dot
+from .vector import address, all_finite, update_row_dot
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def hfs_sgd_steps(
     lam,
     phi,
@@ -64,6 +64,10 @@ def hfs_sgd_steps(
     touched = np.empty(lam.shape[0], dtype=np.int64)
     distinct = np.empty(bsize, dtype=np.int64)
     inv_b = 1.0 / bsize
+    # the gradient on raw addresses (no reference counting in the loop) where it can
+    raw = bsize > 0 and ce_grad_at_ok(x, head, z, grads[0])
+    pa, lda, n_rows = address(head), head.strides[0], head.shape[0]
+    px, pz, pg, g_stride = address(x), address(z), address(grads), grads.strides[0]
     for t in range(n_steps):
         stamp = step0 + t
         rs = rate_scale[t]
@@ -82,7 +86,10 @@ def hfs_sgd_steps(
                     x[q] += lv * phi[v, q]
             if not all_finite(x):
                 return t
-            ce_grad(x, head, c, z, grads[b], False)
+            if raw:
+                ce_grad_at(pa, lda, n_rows, p, px, c, pz, pg + b * g_stride, False)
+            else:
+                ce_grad(x, head, c, z, grads[b], False)
             for a in range(anc_ptr[c], anc_ptr[c + 1]):
                 v = anc_idx[a]
                 if node_stamp[v] != stamp:

@@ -11,9 +11,17 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
-from .common import all_finite, ce_grad, exp_nonpositive_one, transpose_head
+from .common import (
+    all_finite,
+    ce_grad,
+    ce_grad_at,
+    ce_grad_at_ok,
+    exp_nonpositive_one,
+    transpose_head,
+)
 from .normal import draw_key, new_scratch, normal_block, stream_from_key
 from .prefetch import prefetch_samples
+from .vector import address
 
 # Surrogate gradients of the class-mean LE-ODE.
 SURROGATE_CE = 0
@@ -27,7 +35,7 @@ METHOD_RK4 = 1
 N_BLOCKS = 64  # fixed reduction blocks: results do not depend on the thread count
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def lesde_sgd_steps(
     base,
     offsets,
@@ -75,6 +83,10 @@ def lesde_sgd_steps(
             for c in range(n_classes):
                 dense_t[r, c, a] = dense[r, a, c]
     col = np.empty(n_classes)
+    # the gradient on raw addresses (no reference counting in the loop) where it can
+    raw = bsize > 0 and ce_grad_at_ok(x, head, z, grads[0])
+    pa, lda, n_rows = address(head), head.strides[0], head.shape[0]
+    px, pz, pg, g_stride = address(x), address(z), address(grads), grads.strides[0]
     for t in range(n_steps):
         step = step0 + t
         prefetch_samples(batches, t, base, labels, last_touch, sigma > 0.0)
@@ -94,7 +106,10 @@ def lesde_sgd_steps(
                     x[q] += group_offsets[m, q]
             if not all_finite(x):
                 return t
-            ce_grad(x, head, c, z, grads[b], False)
+            if raw:
+                ce_grad_at(pa, lda, n_rows, p, px, c, pz, pg + b * g_stride, False)
+            else:
+                ce_grad(x, head, c, z, grads[b], False)
         for b in range(bsize):
             c = labels[batches[t, b]]
             for a in range(group_ptr[c], group_ptr[c + 1]):
@@ -469,7 +484,7 @@ def lesde_sde_steps(
     return -1
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def _ode_drift(m, e, head, surrogate, out):
     """``out_k = (1/K) sum_k' E[k, k'] G_k'(m_k')`` for the chosen surrogate G."""
     n_classes, p = m.shape

@@ -85,7 +85,7 @@ def prefetch_row(typingctx, array, row):
     return sig, codegen
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def prefetch_samples(batches, t, rows, labels, stamps, with_stamps):
     """Prefetch what step ``t + PREFETCH_STEPS`` of an SGD kernel will read of its
     samples: their rows of ``rows`` (the per-sample features), their ``labels`` and,

@@ -1,24 +1,26 @@
-"""Small dense loops the kernels share: dot products, matrix-vector products, sums.
+"""Small dense loops the kernels share: matrix-vector products, sums, maxima, exp.
 
-The reduction ``total`` allows reassociation
-(``fastmath={"reassoc"}``) so that LLVM splits each sum into vector lanes and runs it
-with SIMD instructions; the lane layout is fixed by the compiled code, so a given
-machine still gives the same bits on every run. No flag here assumes finite inputs: a
-NaN or infinity propagates to the result as it would in a plain sum. Against a plain
-left-to-right sum the results differ by a few ulps (the property tests compare the
-kernels with numpy to 1e-12 relative).
+Everything here is written with explicit 8-lane vectors (``<8 x double>`` in LLVM IR,
+built with ``numba.extending.intrinsic``): multiply-adds (fused where the CPU has
+FMA), masked loads and stores for the ragged ends and fixed trees for the horizontal
+sums and maxima. LLVM lowers the vectors to whatever the CPU has (one AVX-512
+register, two AVX registers, four SSE registers), and every summation order is
+spelled out in the code, so the bits do not depend on the caller, on the inlining or
+on the address of the arrays. No flag here assumes finite inputs: a NaN or infinity
+propagates to a sum as it would in a plain loop. Against a plain left-to-right sum
+the results differ by a few ulps (the property tests compare with numpy to 1e-12
+relative).
 
-The matrix-vector products :func:`matvec` and :func:`matvec_t` are written with explicit
-8-lane vectors (``<8 x double>`` in LLVM IR, built with ``numba.extending.intrinsic``):
-multiply-adds (fused where the CPU has FMA), masked loads and stores for the ragged
-ends and a fixed tree for the horizontal sums. LLVM lowers the vectors to whatever the
-CPU has (one AVX-512 register, two AVX registers, four SSE registers), and every
-summation order is spelled out in the code, so the bits do not depend on the caller,
-on the inlining or on the address of the arrays.
+The helpers that take arrays (``total``, ``maximum``, ``update_row_dot``,
+``all_finite``, ``matvec``, ``matvec_t``) are inlined into their callers; the loops
+behind them take raw byte addresses. A call that passes arrays to a compiled
+function costs an atomic reference-count increment and decrement per array, which a
+step of the small SGD kernels cannot afford in its inner loop.
 """
 
 from __future__ import annotations
 
+import numpy as np
 from llvmlite import ir
 from numba import njit
 from numba.core import cgutils, types
@@ -26,17 +28,27 @@ from numba.extending import intrinsic, models, register_model
 
 _REASSOC = {"reassoc", "contract"}
 
+# exp on [-708, 0]: range reduction by k ln2 (Cody-Waite split of ln2), then Cephes'
+# exp.c rational form exp(r) = 1 + 2 r P(r^2) / (Q(r^2) - r P(r^2)) on |r| <= ln2/2.
+# Shared by the scalar exp_nonpositive_one (common.py) and exp_nonpositive8 (here).
+LOG2E = 1.4426950408889634
+LN2_HI = 6.93147180369123816490e-01
+LN2_LO = 1.90821492927058770002e-10
+EXP_FLOOR = -708.0  # exp(-708) is still a normal float64
+EXP_P = (
+    1.26177193074810590878e-4,
+    3.02994407707441961300e-2,
+    9.99999999999999999910e-1,
+)
+EXP_Q = (
+    3.00198505138664455042e-6,
+    2.52448340349684104192e-3,
+    2.27265548208155028766e-1,
+    2.00000000000000000009e0,
+)
 
-@njit(cache=True, fastmath=_REASSOC)
-def total(a):
-    """``sum_q a[q]`` of a 1-D array."""
-    acc = 0.0
-    for q in range(a.shape[0]):
-        acc += a[q]
-    return acc
 
-
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def maximum(a):
     """The largest entry of a non-empty 1-D array (NaN entries are skipped unless
     they come first).
@@ -272,6 +284,105 @@ def mul8(typingctx, x, y):
 
 
 @intrinsic
+def sub8(typingctx, x, y):
+    """``x - y`` lane by lane."""
+
+    def codegen(context, builder, sig, args):
+        return builder.fsub(args[0], args[1])
+
+    return f64x8(f64x8, f64x8), codegen
+
+
+@intrinsic
+def max8(typingctx, x, y):
+    """``x if x > y else y`` lane by lane (a NaN lane of ``x`` keeps ``y``)."""
+
+    def codegen(context, builder, sig, args):
+        above = builder.fcmp_ordered(">", args[0], args[1])
+        return builder.select(above, args[0], args[1])
+
+    return f64x8(f64x8, f64x8), codegen
+
+
+@intrinsic
+def hmax8(typingctx, v):
+    """The largest lane of ``v`` (NaN lanes skipped unless all are NaN), by the tree
+    of :func:`hsum8`."""
+
+    def codegen(context, builder, sig, args):
+        def vmax(x, y):
+            return builder.select(builder.fcmp_ordered(">", x, y), x, y)
+
+        x = args[0]
+        t = vmax(x, _shuffle(builder, x, x, [4, 5, 6, 7, 0, 1, 2, 3]))
+        u = vmax(t, _shuffle(builder, t, t, [2, 3, 0, 1, 6, 7, 4, 5]))
+        lane0 = builder.extract_element(u, ir.Constant(_I32, 0))
+        lane1 = builder.extract_element(u, ir.Constant(_I32, 1))
+        return vmax(lane0, lane1)
+
+    return types.float64(f64x8), codegen
+
+
+@intrinsic
+def zero_outside8(typingctx, v, col, n):
+    """``v`` in the lanes ``l`` with ``0 <= col + l < n``, +0.0 in the others."""
+
+    def codegen(context, builder, sig, args):
+        v, col, n = args
+        return builder.select(_lane_mask(builder, col, n), v, ir.Constant(_V8, None))
+
+    return f64x8(f64x8, types.intp, types.intp), codegen
+
+
+@intrinsic
+def load_double(typingctx, p):
+    """The double at byte address ``p``."""
+
+    def codegen(context, builder, sig, args):
+        return builder.load(builder.inttoptr(args[0], _F64.as_pointer()), align=8)
+
+    return types.float64(types.intp), codegen
+
+
+@intrinsic
+def exp_nonpositive8(typingctx, v):
+    """``exp`` of each lane of ``v`` (lanes <= 0: softmax terms), by the method of
+    :func:`~simnet.kernels.common.exp_nonpositive_one` on a whole vector: reduction
+    ``x = k ln2 + r`` (two-part ln2), Cephes' rational form on ``|r| <= ln2/2``,
+    times ``2^k`` made from its bits; every multiply-add is fused. Lanes below -708
+    are raised to -708; NaN lanes stay NaN."""
+
+    def codegen(context, builder, sig, args):
+        def const(x):
+            return ir.Constant(_V8, [x] * 8)
+
+        fma = _intrinsic_function(builder, "llvm.fma.v8f64", _V8, [_V8, _V8, _V8])
+        rint = _intrinsic_function(builder, "llvm.rint.v8f64", _V8, [_V8])
+        x = args[0]
+        low = builder.fcmp_ordered("<", x, const(EXP_FLOOR))
+        x = builder.select(low, const(EXP_FLOOR), x)
+        k = builder.call(rint, [builder.fmul(x, const(LOG2E))])
+        r = builder.call(fma, [k, const(-LN2_HI), x])
+        r = builder.call(fma, [k, const(-LN2_LO), r])
+        rr = builder.fmul(r, r)
+        px = builder.call(fma, [const(EXP_P[0]), rr, const(EXP_P[1])])
+        px = builder.fmul(r, builder.call(fma, [px, rr, const(EXP_P[2])]))
+        q = builder.call(fma, [const(EXP_Q[0]), rr, const(EXP_Q[1])])
+        q = builder.call(fma, [q, rr, const(EXP_Q[2])])
+        q = builder.call(fma, [q, rr, const(EXP_Q[3])])
+        ratio = builder.fdiv(px, builder.fsub(q, px))
+        mant = builder.call(fma, [const(2.0), ratio, const(1.0)])
+        vty = ir.VectorType(_I64, 8)
+        kint = builder.fptosi(k, vty)
+        bits = builder.shl(
+            builder.add(kint, ir.Constant(vty, [1023] * 8)), ir.Constant(vty, [52] * 8)
+        )
+        return builder.fmul(mant, builder.bitcast(bits, _V8))
+
+    return f64x8(f64x8), codegen
+
+
+@intrinsic
 def _has_wide_registers(typingctx):
     """Whether the compile target has 32 registers of 512 bits (AVX-512), enough to
     keep four 8-lane sums and their four partial sums without spilling."""
@@ -356,11 +467,24 @@ def _line_offset(pa, lda, n):
     return (pa // 8) % 8
 
 
+@njit(cache=True, inline="always")
+def _largest(a):
+    """The largest entry of the 1-D ``a``, skipping NaN entries (``-inf`` if none)."""
+    top = -np.inf
+    for q in range(a.shape[0]):
+        v = a[q]
+        top = v if v > top else top
+    return top
+
+
 @njit(cache=True)
 def _matvec_rows(pa, lda, pb, pout, m, n, s):
     """``out = a @ b`` on raw addresses (``lda``: bytes between rows of ``a``); the
-    columns are read in 8-wide pieces starting at column ``-s``."""
+    columns are read in 8-wide pieces starting at column ``-s``. Returns the largest
+    entry of ``out`` (NaN entries skipped; ``-inf`` if none), taken in registers as
+    the entries are made."""
     if m < 8:
+        top = -np.inf
         for j in range(m):
             pr = pa + j * lda
             acc = zero8()
@@ -375,8 +499,11 @@ def _matvec_rows(pa, lda, pb, pout, m, n, s):
             if col < n:
                 av = vload_masked(pr + 8 * col, col, n, 0.0)
                 acc = fma8(av, vload_masked(pb + 8 * col, col, n, -0.0), acc)
-            store_double(pout + 8 * j, hsum8(acc))
-        return
+            v = hsum8(acc)
+            store_double(pout + 8 * j, v)
+            top = v if v > top else top
+        return top
+    top8 = splat8(-np.inf)
     j = 0
     while True:
         j = min(j, m - 8)  # the last block may overlap the previous one
@@ -425,13 +552,15 @@ def _matvec_rows(pa, lda, pb, pout, m, n, s):
             s5 = fma8(vload_masked(p + 5 * lda, col, n, 0.0), bq, s5)
             s6 = fma8(vload_masked(p + 6 * lda, col, n, 0.0), bq, s6)
             s7 = fma8(vload_masked(p + 7 * lda, col, n, 0.0), bq, s7)
-        vstore(pout + 8 * j, hsum8x8(s0, s1, s2, s3, s4, s5, s6, s7))
+        sums = hsum8x8(s0, s1, s2, s3, s4, s5, s6, s7)
+        vstore(pout + 8 * j, sums)
+        top8 = max8(sums, top8)
         if j == m - 8:
-            break
+            return hmax8(top8)
         j += 8
 
 
-@njit(cache=True, fastmath=_REASSOC)
+@njit(cache=True, fastmath=_REASSOC, inline="always")
 def matvec(a, b, out):
     """``out = a @ b`` for a C-contiguous 2-D ``a`` of shape (m, n) and ``b`` (n,).
 
@@ -448,6 +577,9 @@ def matvec(a, b, out):
     ``[0, n)`` are masked and add ``0 * -0 = -0``, which leaves every sum unchanged.
     Arrays with gaps between elements take a plain scalar loop, and CPUs without
     AVX-512 four-row blocks of LLVM-vectorised dot products (eight would spill).
+
+    Returns the largest entry of ``out`` (NaN entries skipped; ``-inf`` if there is
+    none), taken in registers as the sums are made: a softmax needs it next.
     """
     m, n = a.shape
     if a.strides[1] != 8 or b.strides[0] != 8 or out.strides[0] != 8:
@@ -456,7 +588,7 @@ def matvec(a, b, out):
             for q in range(n):
                 acc += a[j, q] * b[q]
             out[j] = acc
-        return
+        return _largest(out)
     if not (_has_wide_registers() and has_masked_vectors()):
         # CPUs with fewer or narrower vector registers, where eight-row blocks spill:
         # four rows at a time, dot products vectorised by LLVM (reassociation allowed
@@ -482,10 +614,12 @@ def matvec(a, b, out):
             for q in range(n):
                 s0 += a[j, q] * b[q]
             out[j] = s0
-        return
+        return _largest(out)
     pa = address(a)
     lda = a.strides[0]
-    _matvec_rows(pa, lda, address(b), address(out), m, n, _line_offset(pa, lda, n))
+    return _matvec_rows(
+        pa, lda, address(b), address(out), m, n, _line_offset(pa, lda, n)
+    )
 
 
 @njit(cache=True)
@@ -608,7 +742,7 @@ def _matvec_t_cols(pa, lda, pb, pout, m, n, s):
         vstore_masked(pout + 8 * col, col, n, s0)
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def matvec_t(a, b, out):
     """``out = a.T @ b`` for a C-contiguous 2-D ``a`` of shape (m, n) and ``b`` (m,).
 
@@ -734,3 +868,25 @@ def all_finite(a):
     if col < n:
         acc = fma8(vload_masked(pa + 8 * col, col, n, 0.0), zero, acc)
     return hsum8(acc) == 0.0
+
+
+@njit(cache=True, inline="always")
+def total(a):
+    """``sum_q a[q]`` of a 1-D array, in eight lanes (``q = c (mod 8)`` upwards from
+    +0.0) reduced as in :func:`hsum8`. Inlined into the caller; arrays with gaps, or
+    CPUs without masked vector loads, take a plain loop (summed left to right)."""
+    n = a.shape[0]
+    if not has_masked_vectors() or a.strides[0] != 8:
+        acc = 0.0
+        for q in range(n):
+            acc += a[q]
+        return acc
+    pa = address(a)
+    acc8 = zero8()
+    col = 0
+    while col + 8 <= n:
+        acc8 = add8(acc8, vload(pa + 8 * col))
+        col += 8
+    if col < n:
+        acc8 = add8(acc8, vload_masked(pa + 8 * col, col, n, -0.0))
+    return hsum8(acc8)
