@@ -48,7 +48,6 @@ __all__ = [
     "ce_grad_at",
     "ce_grad_at_ok",
     "exp_nonpositive_one",
-    "transpose_head",
 ]
 
 _LOG2E = LOG2E
@@ -57,17 +56,6 @@ _LN2_LO = LN2_LO
 _EXP_FLOOR = EXP_FLOOR
 _EXP_P0, _EXP_P1, _EXP_P2 = EXP_P
 _EXP_Q0, _EXP_Q1, _EXP_Q2, _EXP_Q3 = EXP_Q
-
-
-@njit(cache=True)
-def transpose_head(head):
-    """A C-contiguous copy of ``head.T`` (shape (p, K)), or the empty head."""
-    k, p = head.shape
-    out = np.empty((p if k > 0 else 0, k))
-    for j in range(k):
-        for q in range(p):
-            out[q, j] = head[j, q]
-    return out
 
 
 @njit(cache=True, error_model="numpy")

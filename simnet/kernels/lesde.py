@@ -16,11 +16,10 @@ from .common import (
     ce_grad,
     ce_grad_at,
     ce_grad_at_ok,
-    exp_nonpositive_one,
-    transpose_head,
 )
 from .normal import draw_key, new_scratch, normal_block, stream_from_key
 from .prefetch import prefetch_samples
+from .sde_gradient import residual_rows
 from .vector import address
 
 # Surrogate gradients of the class-mean LE-ODE.
@@ -148,169 +147,38 @@ def flush_noise(base, sigma, last_touch, rng, step):
             last_touch[i] = step
 
 
-_SUB_BLOCK = 128  # particles per logit-major sub-block of the gradient pass
 _NOISE_CHUNK = 1024  # normals per noise chunk of the update pass (in L1)
 
 
-@njit(cache=True, fastmath={"reassoc", "contract"})
-def _residual_total(row, inv, m, delta):
-    """``sum_{s < m} (row[s] inv[s] - delta)``: the residuals of one logit over a
-    single-class sub-block, summed in SIMD lanes (a fixed order per build)."""
-    acc = 0.0
-    for s in range(m):
-        acc += row[s] * inv[s] - delta
-    return acc
-
-
-@njit(cache=True, fastmath={"contract"})
-def _rows_times(a, b, m, out):
-    """``out[j, :m] = sum_q a[j, q] b[q, :m]``: a small matrix times a logit-major
-    sub-block, eight (then four, then one) rows of ``b`` per pass over ``out[j]``."""
-    n_rows, n_inner = a.shape
-    for j in range(n_rows):
-        o = out[j]
-        for s in range(m):
-            o[s] = 0.0
-        q = 0
-        while q + 8 <= n_inner:
-            w0 = a[j, q]
-            w1 = a[j, q + 1]
-            w2 = a[j, q + 2]
-            w3 = a[j, q + 3]
-            w4 = a[j, q + 4]
-            w5 = a[j, q + 5]
-            w6 = a[j, q + 6]
-            w7 = a[j, q + 7]
-            b0 = b[q]
-            b1 = b[q + 1]
-            b2 = b[q + 2]
-            b3 = b[q + 3]
-            b4 = b[q + 4]
-            b5 = b[q + 5]
-            b6 = b[q + 6]
-            b7 = b[q + 7]
-            for s in range(m):
-                o[s] += ((w0 * b0[s] + w1 * b1[s]) + (w2 * b2[s] + w3 * b3[s])) + (
-                    (w4 * b4[s] + w5 * b5[s]) + (w6 * b6[s] + w7 * b7[s])
-                )
-            q += 8
-        while q + 4 <= n_inner:
-            w0 = a[j, q]
-            w1 = a[j, q + 1]
-            w2 = a[j, q + 2]
-            w3 = a[j, q + 3]
-            b0 = b[q]
-            b1 = b[q + 1]
-            b2 = b[q + 2]
-            b3 = b[q + 3]
-            for s in range(m):
-                o[s] += (w0 * b0[s] + w1 * b1[s]) + (w2 * b2[s] + w3 * b3[s])
-            q += 4
-        while q < n_inner:
-            w = a[j, q]
-            bq = b[q]
-            for s in range(m):
-                o[s] += w * bq[s]
-            q += 1
-
-
-@njit(cache=True)
-def _load_transposed(x, start, m, out):
-    """``out[q, s] = x[start + s, q]`` for s < m."""
-    p = x.shape[1]
-    for s in range(m):
-        for q in range(p):
-            out[q, s] = x[start + s, q]
-
-
-@njit(cache=True, error_model="numpy", fastmath={"contract"})
-def _block_gradient_sums(x, labels, head, head_t, lo, hi, want_norm, gnorm, out):
-    """Add the logit residuals ``r_i = softmax(W x_i) - e_{c_i}`` of particles
-    ``lo..hi-1`` to their class rows of ``out`` (K_out columns; the CE gradient is
-    ``g_i = W^T r_i``, so the caller applies ``W^T`` once per class), and, if
-    ``want_norm``, store ``||g_i||`` in ``gnorm``; return False (and stop) if a
-    feature is NaN or infinite.
-
-    Sub-blocks of particles are laid out logit-major (``z[j, s]`` for logit j of
-    particle s), so every reduction over logits (maximum, sum) runs across particles
-    and vectorises; the exponentials (:func:`exp_nonpositive_one`) and the softmax
-    sum share one pass, the sum taken over j = 0..K-1 in order as in
-    :func:`ce_grad`. A sub-block that holds a single class (labels sorted by class,
-    the usual layout) adds its residuals to the class row as SIMD row sums.
-    """
-    p = x.shape[1]
-    identity = head.shape[0] == 0
-    n_out = p if identity else head.shape[0]
-    sb = _SUB_BLOCK
-    z = np.zeros((n_out, sb))
-    zmax = np.empty(sb)
-    inv = np.empty(sb)
-    xt = np.zeros((0 if identity else p, sb))
-    gt = np.zeros((0 if identity else p, sb))
-    src = z if identity else xt
-    for start in range(lo, hi, sb):
-        m = min(start + sb, hi) - start
-        _load_transposed(x, start, m, src)
-        bad = False
-        if not identity:
-            for q in range(p):
-                for s in range(m):
-                    v = xt[q, s]
-                    bad |= (v - v) != 0.0  # NaN for an infinite or NaN feature
-            _rows_times(head, xt, m, z)
-        for s in range(m):
-            v = z[0, s]
-            zmax[s] = v
-            bad |= (v - v) != 0.0
-        for j in range(1, n_out):
-            for s in range(m):
-                v = z[j, s]
-                zmax[s] = v if v > zmax[s] else zmax[s]
-                bad |= (v - v) != 0.0
-        if bad:
-            return False
-        for s in range(m):
-            inv[s] = 0.0
-        for j in range(n_out):
-            for s in range(m):
-                v = exp_nonpositive_one(z[j, s] - zmax[s])
-                z[j, s] = v
-                inv[s] += v
-        for s in range(m):
-            inv[s] = 1.0 / inv[s]
-        c0 = labels[start]
-        single = True
-        for s in range(m):
-            single &= labels[start + s] == c0
-        if single:
-            for j in range(n_out):
-                out[c0, j] += _residual_total(z[j], inv, m, 1.0 if j == c0 else 0.0)
-        else:
-            for s in range(m):
-                c = labels[start + s]
-                for j in range(n_out):
-                    out[c, j] += z[j, s] * inv[s] - (1.0 if j == c else 0.0)
-        if want_norm:
-            for j in range(n_out):
-                for s in range(m):
-                    z[j, s] *= inv[s]
-            for s in range(m):
-                z[labels[start + s], s] -= 1.0
-            grad = z
-            if not identity:
-                _rows_times(head_t, z, m, gt)
-                grad = gt
-            for s in range(m):
-                inv[s] = 0.0
-            for q in range(p):
-                for s in range(m):
-                    inv[s] += grad[q, s] * grad[q, s]
-            for s in range(m):
-                gnorm[start + s] = np.sqrt(inv[s])
-    return True
-
-
 @njit(cache=True, error_model="numpy")
+def _block_gradient(x, labels, head, lo, hi, want_norm, gnorm, out):
+    """Add the logit residuals of particles ``lo..hi-1`` to the class rows of ``out``
+    (:func:`~simnet.kernels.sde_gradient.residual_rows`) and, if ``want_norm``, store
+    ``||g_i||`` in ``gnorm``; return False if a logit is NaN or infinite."""
+    p = x.shape[1]
+    n_out = p if head.shape[0] == 0 else head.shape[0]
+    xt = np.empty((p, 8))
+    z = np.empty((n_out, 8))
+    acc = np.zeros((n_out, 8))
+    return residual_rows(
+        address(x),
+        p,
+        address(labels),
+        lo,
+        hi,
+        address(head) if head.shape[0] > 0 else 0,
+        head.strides[0],
+        n_out,
+        want_norm,
+        address(gnorm),
+        address(out),
+        address(xt),
+        address(z),
+        address(acc),
+    )
+
+
+@njit(cache=True, error_model="numpy", inline="always")
 def _update_rows(
     x, labels, drift, i0, i1, noise_scale, want_norm, gnorm, seed, gamma, buf, scratch
 ):
@@ -354,10 +222,9 @@ def _block_update(x, labels, drift, lo, hi, noise_scale, want_norm, gnorm, seed,
     chunk = max(1, _NOISE_CHUNK // p)
     buf = np.empty(chunk * p if noise_scale > 0.0 else 0)
     scratch = new_scratch()
-    bad = False
     for i0 in range(lo, hi, chunk):
         i1 = min(i0 + chunk, hi)
-        bad |= _update_rows(
+        bad = _update_rows(
             x,
             labels,
             drift,
@@ -371,7 +238,9 @@ def _block_update(x, labels, drift, lo, hi, noise_scale, want_norm, gnorm, seed,
             buf,
             scratch,
         )
-    return not bad
+        if bad:
+            return False
+    return True
 
 
 @njit(cache=True, parallel=True)
@@ -410,7 +279,9 @@ def lesde_sde_steps(
     -----
     ``dX_i = -(1/n) sum_j E[c_i, c_j] g_j dt + s_i sqrt(dt) Z_i`` with ``s_i = sigma``
     or ``sigma * ||g_i||`` (gradient-proportional, SGD-like) and ``Z_i ~ N(0, I_p)``.
-    The sum over j is aggregated per class: O(n p + K^2 p) per step. The particles
+    The sum over j is aggregated per class: O(n p + K^2 p) per step; the gradient
+    pass takes eight particles per vector (:mod:`simnet.kernels.sde_gradient`). The
+    particles
     are split into ``N_BLOCKS`` fixed blocks processed in parallel and reduced in
     block order. The noise of step t is ``Z_i[q] = z(i p + q)`` of the stream of a
     key drawn from ``rng`` at that step (one draw per noisy step), from the
@@ -418,11 +289,19 @@ def lesde_sde_steps(
     on the number of threads nor on how the steps are split into calls.
     """
     n, p = x.shape
+    if (
+        x.strides[1] != 8
+        or x.strides[0] != 8 * p
+        or labels.itemsize != 8
+        or labels.strides[0] != 8
+        or gnorm.strides[0] != 8
+        or (head.shape[0] > 0 and head.strides[1] != 8)
+    ):  # the gradient pass reads them by address
+        raise ValueError("lesde_sde_steps: x, labels (int64), gnorm must be C-ordered")
     n_classes = basis.shape[1]
     n_terms = basis.shape[0]
     nb = min(N_BLOCKS, n)
     want_norm = gradient_noise and sigma > 0.0
-    head_t = transpose_head(head)
     n_out = p if head.shape[0] == 0 else head.shape[0]
     partial = np.empty((nb, n_classes, n_out))
     ok = np.empty(nb, dtype=np.bool_)
@@ -437,8 +316,8 @@ def lesde_sde_steps(
         for blk in prange(nb):
             lo = blk * n // nb
             hi = (blk + 1) * n // nb
-            ok[blk] = _block_gradient_sums(
-                x, labels, head, head_t, lo, hi, want_norm, gnorm, partial[blk]
+            ok[blk] = _block_gradient(
+                x, labels, head, lo, hi, want_norm, gnorm, partial[blk]
             )
         for blk in range(nb):
             if not ok[blk]:

@@ -85,6 +85,31 @@ def prefetch_row(typingctx, array, row):
     return sig, codegen
 
 
+@intrinsic
+def prefetch_bytes(typingctx, start, n_bytes):
+    """Prefetch every cache line of the ``n_bytes`` bytes from byte address
+    ``start``."""
+    if not (isinstance(start, types.Integer) and isinstance(n_bytes, types.Integer)):
+        return None
+    sig = types.void(start, n_bytes)
+
+    def codegen(context, builder, signature, args):
+        intp = context.get_value_type(types.intp)
+        first = context.cast(builder, args[0], signature.args[0], types.intp)
+        size = context.cast(builder, args[1], signature.args[1], types.intp)
+        stop = builder.add(first, size)
+        line = ir.Constant(intp, _LINE_BYTES)
+        begin = builder.and_(first, ir.Constant(intp, -_LINE_BYTES))
+        with cgutils.for_range_slice(builder, begin, stop, line, intp=intp) as (
+            address,
+            _,
+        ):
+            _prefetch_call(builder, address)
+        return context.get_dummy_value()
+
+    return sig, codegen
+
+
 @njit(cache=True, inline="always")
 def prefetch_samples(batches, t, rows, labels, stamps, with_stamps):
     """Prefetch what step ``t + PREFETCH_STEPS`` of an SGD kernel will read of its

@@ -383,6 +383,169 @@ def exp_nonpositive8(typingctx, v):
 
 
 @intrinsic
+def div8(typingctx, x, y):
+    """``x / y`` lane by lane."""
+
+    def codegen(context, builder, sig, args):
+        return builder.fdiv(args[0], args[1])
+
+    return f64x8(f64x8, f64x8), codegen
+
+
+@intrinsic
+def sqrt8(typingctx, v):
+    """The square root of each lane."""
+
+    def codegen(context, builder, sig, args):
+        fn = _intrinsic_function(builder, "llvm.sqrt.v8f64", _V8, [_V8])
+        return builder.call(fn, [args[0]])
+
+    return f64x8(f64x8), codegen
+
+
+@intrinsic
+def indicator8(typingctx, v, x):
+    """1.0 in the lanes where ``v == x``, 0.0 elsewhere."""
+
+    def codegen(context, builder, sig, args):
+        equal = builder.fcmp_ordered("==", args[0], _splat(builder, args[1], _V8))
+        one = ir.Constant(_V8, [1.0] * 8)
+        return builder.select(equal, one, ir.Constant(_V8, None))
+
+    return f64x8(f64x8, types.float64), codegen
+
+
+@intrinsic
+def lane(typingctx, v, k):
+    """Lane ``k`` (0 to 7) of ``v``."""
+
+    def codegen(context, builder, sig, args):
+        index = builder.trunc(args[1], _I32)
+        return builder.extract_element(args[0], index)
+
+    return types.float64(f64x8, types.intp), codegen
+
+
+@intrinsic
+def vload_int_masked(typingctx, p, col, n, fill):
+    """The 8 int64 at byte address ``p`` whose lanes ``l`` have ``0 <= col + l < n``,
+    converted to doubles; ``fill`` in the other lanes (which are not read)."""
+
+    def codegen(context, builder, sig, args):
+        p, col, n, fill = args
+        ity = ir.VectorType(_I64, 8)
+        fn = _intrinsic_function(
+            builder,
+            "llvm.masked.load.v8i64.p0",
+            ity,
+            [ity.as_pointer(), _I32, _MASK8, ity],
+        )
+        mask = _lane_mask(builder, col, n)
+        ptr = builder.inttoptr(p, ity.as_pointer())
+        got = builder.call(
+            fn, [ptr, ir.Constant(_I32, 8), mask, ir.Constant(ity, None)]
+        )
+        return builder.select(
+            mask, builder.sitofp(got, _V8), _splat(builder, fill, _V8)
+        )
+
+    return f64x8(types.intp, types.intp, types.intp, types.float64), codegen
+
+
+@intrinsic
+def transpose8(typingctx, src, stride, rows, cols, dst):
+    """Write the transpose of an up-to-8 x 8 block: row ``r < rows`` of the block is
+    the ``cols`` (at most 8) doubles at byte address ``src + r * stride``; column
+    ``c < cols`` of the block (eight doubles, zero for the rows past ``rows``) goes to
+    ``dst + 64 c``. Three rounds of lane shuffles, no scalar moves."""
+
+    def codegen(context, builder, sig, args):
+        src, stride, rows, cols, dst = args
+        load = _intrinsic_function(
+            builder,
+            "llvm.masked.load.v8f64.p0",
+            _V8,
+            [_V8.as_pointer(), _I32, _MASK8, _V8],
+        )
+        store = _intrinsic_function(
+            builder,
+            "llvm.masked.store.v8f64.p0",
+            ir.VoidType(),
+            [_V8, _V8.as_pointer(), _I32, _MASK8],
+        )
+        zero_i = ir.Constant(_I64, 0)
+        col_mask = _lane_mask(builder, zero_i, cols)
+        none = ir.Constant(_MASK8, [0] * 8)
+        eight = ir.Constant(_I64, 8)
+        full = builder.and_(
+            builder.icmp_signed(">=", rows, eight),
+            builder.icmp_signed(">=", cols, eight),
+        )
+        addresses = [
+            builder.add(src, builder.mul(stride, ir.Constant(_I64, r)))
+            for r in range(8)
+        ]
+        # plain loads for a full block (masked loads that miss the cache are slow)
+        with builder.if_else(full) as (then, otherwise):
+            with then:
+                block = builder.block
+                plain = [
+                    builder.load(_vector_pointer(builder, a), align=8)
+                    for a in addresses
+                ]
+            with otherwise:
+                block_masked = builder.block
+                masked = []
+                for r in range(8):
+                    here = builder.icmp_signed(">", rows, ir.Constant(_I64, r))
+                    mask = builder.select(here, col_mask, none)
+                    ptr = _vector_pointer(builder, addresses[r])
+                    masked.append(
+                        builder.call(
+                            load,
+                            [ptr, ir.Constant(_I32, 8), mask, ir.Constant(_V8, None)],
+                        )
+                    )
+        v = []
+        for r in range(8):
+            phi = builder.phi(_V8)
+            phi.add_incoming(plain[r], block)
+            phi.add_incoming(masked[r], block_masked)
+            v.append(phi)
+        lo1, hi1 = [0, 8, 2, 10, 4, 12, 6, 14], [1, 9, 3, 11, 5, 13, 7, 15]
+        t = []
+        for i in range(0, 8, 2):
+            t += [_shuffle(builder, v[i], v[i + 1], lo1)]
+            t += [_shuffle(builder, v[i], v[i + 1], hi1)]
+        lo2, hi2 = [0, 1, 8, 9, 4, 5, 12, 13], [2, 3, 10, 11, 6, 7, 14, 15]
+        u = [None] * 8
+        for base in (0, 4):
+            u[base + 0] = _shuffle(builder, t[base + 0], t[base + 2], lo2)
+            u[base + 2] = _shuffle(builder, t[base + 0], t[base + 2], hi2)
+            u[base + 1] = _shuffle(builder, t[base + 1], t[base + 3], lo2)
+            u[base + 3] = _shuffle(builder, t[base + 1], t[base + 3], hi2)
+        lo3, hi3 = [0, 1, 2, 3, 8, 9, 10, 11], [4, 5, 6, 7, 12, 13, 14, 15]
+        w = [None] * 8
+        for c in range(4):
+            w[c] = _shuffle(builder, u[c], u[c + 4], lo3)
+            w[c + 4] = _shuffle(builder, u[c], u[c + 4], hi3)
+        all_lanes = ir.Constant(_MASK8, [1] * 8)
+        for c in range(8):
+            here = builder.icmp_signed(">", cols, ir.Constant(_I64, c))
+            mask = builder.select(here, all_lanes, none)
+            address = builder.add(dst, ir.Constant(_I64, 64 * c))
+            builder.call(
+                store,
+                [w[c], _vector_pointer(builder, address), ir.Constant(_I32, 8), mask],
+            )
+        return context.get_dummy_value()
+
+    return types.none(
+        types.intp, types.intp, types.intp, types.intp, types.intp
+    ), codegen
+
+
+@intrinsic
 def _has_wide_registers(typingctx):
     """Whether the compile target has 32 registers of 512 bits (AVX-512), enough to
     keep four 8-lane sums and their four partial sums without spilling."""
