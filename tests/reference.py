@@ -11,6 +11,16 @@ from __future__ import annotations
 import numpy as np
 
 
+def random_head(
+    rng: np.random.Generator, k: int, p: int, identity: bool
+) -> tuple[np.ndarray, int]:
+    """A head for a test and the feature dimension it takes: the identity (shape
+    (0, k): the k features are the logits) or a standard normal k x p matrix."""
+    if identity:
+        return np.empty((0, k)), k
+    return rng.standard_normal((k, p)), p
+
+
 def ce_grad(x: np.ndarray, head: np.ndarray, label: int) -> tuple[np.ndarray, float]:
     """``W^T (softmax(W x) - e_label)`` and the loss; empty head = identity."""
     z = x if head.shape[0] == 0 else head @ x

@@ -7,6 +7,7 @@ eight-row blocks), ragged particle ranges and labels sorted or mixed."""
 from __future__ import annotations
 
 import numpy as np
+import reference as ref
 from hypothesis import given
 from hypothesis import strategies as st
 from numba import njit
@@ -88,11 +89,7 @@ def test_residual_rows_match_numpy(
     n, k, p, identity, sort_labels, want_norm, scale, seed
 ):
     rng = np.random.default_rng(seed)
-    if identity:
-        p = k
-        head = np.empty((0, p))
-    else:
-        head = rng.standard_normal((k, p))
+    head, p = ref.random_head(rng, k, p, identity)
     x = rng.standard_normal((n, p)) * scale
     labels = rng.integers(0, k, size=n)
     if sort_labels:

@@ -125,11 +125,7 @@ def test_ce_grad_matches_reference(k, p, identity, scale, strided, seed):
     A feature with gaps (a strided view) takes the array form on every CPU; a
     contiguous one the raw-address form where the CPU has it."""
     rng = np.random.default_rng(seed)
-    if identity:
-        p = k
-        head = np.empty((0, p))
-    else:
-        head = rng.standard_normal((k, p))
+    head, p = ref.random_head(rng, k, p, identity)
     x = rng.standard_normal(p) * scale
     if strided:
         wide = np.zeros(2 * p)
@@ -177,11 +173,7 @@ def test_ce_grad_on_addresses_matches_reference(k, p, identity, scale, seed):
     more than eight rows, where the logits' maximum comes from the matrix-vector
     product's registers): gradient and loss against the numpy twin, to 1e-10."""
     rng = np.random.default_rng(seed)
-    if identity:
-        p = k
-        head = np.empty((0, p))
-    else:
-        head = rng.standard_normal((k, p))
+    head, p = ref.random_head(rng, k, p, identity)
     x = rng.standard_normal(p) * scale
     label = int(rng.integers(k))
     out, loss = _ce_grad_on_addresses(x, head, label, True)

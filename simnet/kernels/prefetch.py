@@ -39,6 +39,17 @@ def _prefetch_call(builder, address) -> None:
     )
 
 
+def _prefetch_lines(builder, intp, first, stop) -> None:
+    """Emit one prefetch per cache line touched by the bytes ``[first, stop)``."""
+    line = ir.Constant(intp, _LINE_BYTES)
+    start = builder.and_(first, ir.Constant(intp, -_LINE_BYTES))
+    with cgutils.for_range_slice(builder, start, stop, line, intp=intp) as (
+        address,
+        _,
+    ):
+        _prefetch_call(builder, address)
+
+
 @intrinsic
 def prefetch_row(typingctx, array, row):
     """Prefetch every cache line of ``array[row]`` (a C-contiguous 1-D or 2-D array).
@@ -71,15 +82,7 @@ def prefetch_row(typingctx, array, row):
         first = builder.add(
             builder.ptrtoint(ary.data, intp), builder.mul(index, row_bytes)
         )
-        stop = builder.add(first, row_bytes)
-        line = ir.Constant(intp, _LINE_BYTES)
-        start = builder.and_(first, ir.Constant(intp, -_LINE_BYTES))
-        # One prefetch per cache line touched by the row: [start, stop).
-        with cgutils.for_range_slice(builder, start, stop, line, intp=intp) as (
-            address,
-            _,
-        ):
-            _prefetch_call(builder, address)
+        _prefetch_lines(builder, intp, first, builder.add(first, row_bytes))
         return context.get_dummy_value()
 
     return sig, codegen
@@ -97,14 +100,7 @@ def prefetch_bytes(typingctx, start, n_bytes):
         intp = context.get_value_type(types.intp)
         first = context.cast(builder, args[0], signature.args[0], types.intp)
         size = context.cast(builder, args[1], signature.args[1], types.intp)
-        stop = builder.add(first, size)
-        line = ir.Constant(intp, _LINE_BYTES)
-        begin = builder.and_(first, ir.Constant(intp, -_LINE_BYTES))
-        with cgutils.for_range_slice(builder, begin, stop, line, intp=intp) as (
-            address,
-            _,
-        ):
-            _prefetch_call(builder, address)
+        _prefetch_lines(builder, intp, first, builder.add(first, size))
         return context.get_dummy_value()
 
     return sig, codegen
