@@ -13,20 +13,20 @@ from .vector import (
     LN2_HI,
     LN2_LO,
     LOG2E,
-    _has_wide_registers,
-    _line_offset,
-    _matvec_rows,
-    _matvec_t_cols,
     add8,
     address,
     all_finite,
     exp_nonpositive8,
     has_masked_vectors,
+    has_wide_registers,
     hmax8,
     hsum8,
+    line_offset,
     load_double,
     matvec,
+    matvec_rows_at,
     matvec_t,
+    matvec_t_cols_at,
     max8,
     maximum,
     mul8,
@@ -50,10 +50,6 @@ __all__ = [
     "exp_nonpositive_one",
 ]
 
-_LOG2E = LOG2E
-_LN2_HI = LN2_HI
-_LN2_LO = LN2_LO
-_EXP_FLOOR = EXP_FLOOR
 _EXP_P0, _EXP_P1, _EXP_P2 = EXP_P
 _EXP_Q0, _EXP_Q1, _EXP_Q2, _EXP_Q3 = EXP_Q
 
@@ -117,7 +113,7 @@ def ce_grad_at_ok(x, head, z, out):
     """Whether :func:`ce_grad_at` may stand for :func:`ce_grad` on these arrays: a
     CPU with 512-bit vectors and masked loads, and rows without gaps."""
     return (
-        _has_wide_registers()
+        has_wide_registers()
         and has_masked_vectors()
         and x.strides[0] == 8
         and z.strides[0] == 8
@@ -161,7 +157,7 @@ def ce_grad_at(pa, lda, n_rows, p, px, label, pz, pout, want_loss):
         zmax = hmax8(top8)
     else:
         k = n_rows
-        zmax = _matvec_rows(pa, lda, px, pz, k, p, _line_offset(pa, lda, p))
+        zmax = matvec_rows_at(pa, lda, px, pz, k, p, line_offset(pa, lda, p))
     z_label = load_double(pz + 8 * label)
     shift = splat8(zmax)
     acc = zero8()
@@ -187,7 +183,7 @@ def ce_grad_at(pa, lda, n_rows, p, px, label, pz, pout, want_loss):
             col += 8
         store_double(pout + 8 * label, load_double(pout + 8 * label) - 1.0)
         return loss
-    _matvec_t_cols(pa, lda, pz, pout, k, p, _line_offset(pa, lda, p))
+    matvec_t_cols_at(pa, lda, pz, pout, k, p, line_offset(pa, lda, p))
     row = pa + label * lda
     col = 0
     while col + 8 <= p:
@@ -215,9 +211,9 @@ def exp_nonpositive_one(x):
     raised to -708 (a term below 3.3e-308, negligible next to the softmax maximum's
     1).
     """
-    x = max(x, _EXP_FLOOR)
-    k = np.rint(x * _LOG2E)
-    r = (x - k * _LN2_HI) - k * _LN2_LO
+    x = max(x, EXP_FLOOR)
+    k = np.rint(x * LOG2E)
+    r = (x - k * LN2_HI) - k * LN2_LO
     rr = r * r
     px = r * ((_EXP_P0 * rr + _EXP_P1) * rr + _EXP_P2)
     q = ((_EXP_Q0 * rr + _EXP_Q1) * rr + _EXP_Q2) * rr + _EXP_Q3

@@ -546,7 +546,7 @@ def transpose8(typingctx, src, stride, rows, cols, dst):
 
 
 @intrinsic
-def _has_wide_registers(typingctx):
+def has_wide_registers(typingctx):
     """Whether the compile target has 32 registers of 512 bits (AVX-512), enough to
     keep four 8-lane sums and their four partial sums without spilling."""
 
@@ -621,7 +621,7 @@ _ALIGNED_MIN_COLUMNS = 40
 
 
 @njit(cache=True, inline="always")
-def _line_offset(pa, lda, n):
+def line_offset(pa, lda, n):
     """``s`` such that reading rows of ``n`` doubles at address ``pa`` + multiples of
     ``lda`` from column ``-s`` in steps of 8 makes every load 64-byte aligned, or 0 if
     that fails for some row (or does not pay)."""
@@ -641,7 +641,7 @@ def _largest(a):
 
 
 @njit(cache=True)
-def _matvec_rows(pa, lda, pb, pout, m, n, s):
+def matvec_rows_at(pa, lda, pb, pout, m, n, s):
     """``out = a @ b`` on raw addresses (``lda``: bytes between rows of ``a``); the
     columns are read in 8-wide pieces starting at column ``-s``. Returns the largest
     entry of ``out`` (NaN entries skipped; ``-inf`` if none), taken in registers as
@@ -752,7 +752,7 @@ def matvec(a, b, out):
                 acc += a[j, q] * b[q]
             out[j] = acc
         return _largest(out)
-    if not (_has_wide_registers() and has_masked_vectors()):
+    if not (has_wide_registers() and has_masked_vectors()):
         # CPUs with fewer or narrower vector registers, where eight-row blocks spill:
         # four rows at a time, dot products vectorised by LLVM (reassociation allowed
         # in this function only; the explicit-vector path has no such flag)
@@ -780,19 +780,19 @@ def matvec(a, b, out):
         return _largest(out)
     pa = address(a)
     lda = a.strides[0]
-    return _matvec_rows(
-        pa, lda, address(b), address(out), m, n, _line_offset(pa, lda, n)
+    return matvec_rows_at(
+        pa, lda, address(b), address(out), m, n, line_offset(pa, lda, n)
     )
 
 
 @njit(cache=True)
-def _matvec_t_cols(pa, lda, pb, pout, m, n, s):
+def matvec_t_cols_at(pa, lda, pb, pout, m, n, s):
     """``out = a.T @ b`` on raw addresses, columns read in 8-wide pieces from ``-s``
     in blocks of 32 columns (40 when exactly five pieces are left, as for rows of 64
     that start mid-line; only 16 if the CPU has no 512-bit registers), then 16 and 8,
     each summed over all rows in registers (see :func:`matvec_t` for the order, which
     the blocking does not change)."""
-    wide = _has_wide_registers()
+    wide = has_wide_registers()
     col = -s
     while wide and col + 24 < n:
         if col + 32 < n <= col + 40:  # five pieces left: one pass, not 4 + 1
@@ -918,7 +918,7 @@ def matvec_t(a, b, out):
     Reads ``a`` row by row, like :func:`matvec`, so a caller needs no transposed copy,
     and from the last row up, so that right after :func:`matvec` (which ends there)
     the first rows it reads are still in cache. Columns are handled in blocks of up
-    to 40, each kept in registers over all rows (:func:`_matvec_t_cols`); the chains
+    to 40, each kept in registers over all rows (:func:`matvec_t_cols_at`); the chains
     within groups of eight rows are independent, so they overlap. Rows that fill
     whole 64-byte lines are read in aligned pieces; each column's sum is the same
     whichever lane or block it lands in, so the bits do not depend on the address of
@@ -964,7 +964,7 @@ def matvec_t(a, b, out):
         return
     pa = address(a)
     lda = a.strides[0]
-    _matvec_t_cols(pa, lda, address(b), address(out), m, n, _line_offset(pa, lda, n))
+    matvec_t_cols_at(pa, lda, address(b), address(out), m, n, line_offset(pa, lda, n))
 
 
 @njit(cache=True, inline="always")
