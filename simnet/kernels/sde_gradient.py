@@ -238,6 +238,9 @@ def residual_rows(
                     vstore(pzz + 64 * j, d)
             if not identity:  # ||W^T d||^2, W^T d made eight features at a time
                 squares = _rows_times_columns(pa, 8, lda, p, n_out, pz, 0, squares)
-            vstore_masked(pgnorm + 8 * g0, 0, rows, sqrt8(squares))
+            if rows == 8:
+                vstore(pgnorm + 8 * g0, sqrt8(squares))
+            else:
+                vstore_masked(pgnorm + 8 * g0, 0, rows, sqrt8(squares))
     _flush(pacc, n_out, pout, run)
     return True

@@ -1,6 +1,6 @@
 """Small dense loops the kernels share: matrix-vector products, sums, maxima, exp.
 
-Everything here is written with explicit 8-lane vectors (``<8 x double>`` in LLVM IR,
+Most of it is written with explicit 8-lane vectors (``<8 x double>`` in LLVM IR,
 built with ``numba.extending.intrinsic``): multiply-adds (fused where the CPU has
 FMA), masked loads and stores for the ragged ends and fixed trees for the horizontal
 sums and maxima. LLVM lowers the vectors to whatever the CPU has (one AVX-512
@@ -11,11 +11,13 @@ propagates to a sum as it would in a plain loop. Against a plain left-to-right s
 the results differ by a few ulps (the property tests compare with numpy to 1e-12
 relative).
 
-The helpers that take arrays (``total``, ``maximum``, ``update_row_dot``,
-``all_finite``, ``matvec``, ``matvec_t``) are inlined into their callers; the loops
-behind them take raw byte addresses. A call that passes arrays to a compiled
+The loops behind ``matvec`` and ``matvec_t`` take raw byte addresses, and the
+kernels' inner loops call them that way (through
+:func:`~simnet.kernels.common.ce_grad_at`): a call that passes arrays to a compiled
 function costs an atomic reference-count increment and decrement per array, which a
-step of the small SGD kernels cannot afford in its inner loop.
+step of the small SGD kernels cannot afford. ``update_row_dot`` and ``all_finite``
+are inlined into their callers. ``total`` is the exception to the explicit order: it
+allows reassociation, so LLVM sums in vector lanes in a fixed order per build.
 """
 
 from __future__ import annotations
@@ -48,7 +50,17 @@ EXP_Q = (
 )
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True, fastmath=_REASSOC)
+def total(a):
+    """``sum_q a[q]`` of a 1-D array (reassociation allowed here only: LLVM sums in
+    vector lanes, a fixed order per build)."""
+    acc = 0.0
+    for q in range(a.shape[0]):
+        acc += a[q]
+    return acc
+
+
+@njit(cache=True)
 def maximum(a):
     """The largest entry of a non-empty 1-D array (NaN entries are skipped unless
     they come first).
@@ -349,14 +361,14 @@ def exp_nonpositive8(typingctx, v):
     """``exp`` of each lane of ``v`` (lanes <= 0: softmax terms), by the method of
     :func:`~simnet.kernels.common.exp_nonpositive_one` on a whole vector: reduction
     ``x = k ln2 + r`` (two-part ln2), Cephes' rational form on ``|r| <= ln2/2``,
-    times ``2^k`` made from its bits; every multiply-add is fused. Lanes below -708
-    are raised to -708; NaN lanes stay NaN."""
+    times ``2^k`` made from its bits; multiply-adds fused where the CPU has FMA.
+    Lanes below -708 are raised to -708; NaN lanes stay NaN."""
 
     def codegen(context, builder, sig, args):
         def const(x):
             return ir.Constant(_V8, [x] * 8)
 
-        fma = _intrinsic_function(builder, "llvm.fma.v8f64", _V8, [_V8, _V8, _V8])
+        fma = _intrinsic_function(builder, "llvm.fmuladd.v8f64", _V8, [_V8, _V8, _V8])
         rint = _intrinsic_function(builder, "llvm.rint.v8f64", _V8, [_V8])
         x = args[0]
         low = builder.fcmp_ordered("<", x, const(EXP_FLOOR))
@@ -372,11 +384,12 @@ def exp_nonpositive8(typingctx, v):
         q = builder.call(fma, [q, rr, const(EXP_Q[3])])
         ratio = builder.fdiv(px, builder.fsub(q, px))
         mant = builder.call(fma, [const(2.0), ratio, const(1.0)])
+        # 2^k from the bits of k + 1023 + 1.5 * 2^52, whose low mantissa bits hold the
+        # integer k + 1023: shifted up by 52 they are the exponent field of 2^k (no
+        # float-to-integer conversion, which CPUs before AVX-512 do one lane at a time)
         vty = ir.VectorType(_I64, 8)
-        kint = builder.fptosi(k, vty)
-        bits = builder.shl(
-            builder.add(kint, ir.Constant(vty, [1023] * 8)), ir.Constant(vty, [52] * 8)
-        )
+        biased = builder.bitcast(builder.fadd(k, const(1023.0 + 1.5 * 2.0**52)), vty)
+        bits = builder.shl(biased, ir.Constant(vty, [52] * 8))
         return builder.fmul(mant, builder.bitcast(bits, _V8))
 
     return f64x8(f64x8), codegen
@@ -442,12 +455,27 @@ def vload_int_masked(typingctx, p, col, n, fill):
         )
         mask = _lane_mask(builder, col, n)
         ptr = builder.inttoptr(p, ity.as_pointer())
-        got = builder.call(
-            fn, [ptr, ir.Constant(_I32, 8), mask, ir.Constant(ity, None)]
+        full = builder.and_(
+            builder.icmp_signed("==", col, ir.Constant(_I64, 0)),
+            builder.icmp_signed(">=", n, ir.Constant(_I64, 8)),
         )
-        return builder.select(
-            mask, builder.sitofp(got, _V8), _splat(builder, fill, _V8)
-        )
+        # a plain load when every lane is wanted (no masked load to emulate)
+        with builder.if_else(full) as (then, otherwise):
+            with then:
+                plain = builder.sitofp(builder.load(ptr, align=8), _V8)
+                block_plain = builder.block
+            with otherwise:
+                got = builder.call(
+                    fn, [ptr, ir.Constant(_I32, 8), mask, ir.Constant(ity, None)]
+                )
+                masked = builder.select(
+                    mask, builder.sitofp(got, _V8), _splat(builder, fill, _V8)
+                )
+                block_masked = builder.block
+        out = builder.phi(_V8)
+        out.add_incoming(plain, block_plain)
+        out.add_incoming(masked, block_masked)
+        return out
 
     return f64x8(types.intp, types.intp, types.intp, types.float64), codegen
 
@@ -723,7 +751,7 @@ def matvec_rows_at(pa, lda, pb, pout, m, n, s):
         j += 8
 
 
-@njit(cache=True, fastmath=_REASSOC, inline="always")
+@njit(cache=True, fastmath=_REASSOC)
 def matvec(a, b, out):
     """``out = a @ b`` for a C-contiguous 2-D ``a`` of shape (m, n) and ``b`` (n,).
 
@@ -905,7 +933,7 @@ def matvec_t_cols_at(pa, lda, pb, pout, m, n, s):
         vstore_masked(pout + 8 * col, col, n, s0)
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True)
 def matvec_t(a, b, out):
     """``out = a.T @ b`` for a C-contiguous 2-D ``a`` of shape (m, n) and ``b`` (m,).
 
@@ -1031,25 +1059,3 @@ def all_finite(a):
     if col < n:
         acc = fma8(vload_masked(pa + 8 * col, col, n, 0.0), zero, acc)
     return hsum8(acc) == 0.0
-
-
-@njit(cache=True, inline="always")
-def total(a):
-    """``sum_q a[q]`` of a 1-D array, in eight lanes (``q = c (mod 8)`` upwards from
-    +0.0) reduced as in :func:`hsum8`. Inlined into the caller; arrays with gaps, or
-    CPUs without masked vector loads, take a plain loop (summed left to right)."""
-    n = a.shape[0]
-    if not has_masked_vectors() or a.strides[0] != 8:
-        acc = 0.0
-        for q in range(n):
-            acc += a[q]
-        return acc
-    pa = address(a)
-    acc8 = zero8()
-    col = 0
-    while col + 8 <= n:
-        acc8 = add8(acc8, vload(pa + 8 * col))
-        col += 8
-    if col < n:
-        acc8 = add8(acc8, vload_masked(pa + 8 * col, col, n, -0.0))
-    return hsum8(acc8)
