@@ -18,8 +18,10 @@ from numba.extending import intrinsic
 _LINE_BYTES = 64
 
 # How many steps ahead the kernels prefetch: a step of the small models takes 0.1 to
-# 0.5 us, a trip to memory (with a TLB miss) about 0.2 us.
-PREFETCH_STEPS = 8
+# 0.5 us, a trip to memory (with a TLB miss) about 0.2 us. 16 rather than 8: at K =
+# 100, p = 64 (n = 1e6) it measured about 5% faster per step (the rows still sit in
+# L2 when their step comes), with no measurable change at K = 10.
+PREFETCH_STEPS = 16
 
 
 def _prefetch_call(builder, address) -> None:
