@@ -275,34 +275,24 @@ def fma8(typingctx, x, y, z):
     return f64x8(f64x8, f64x8, f64x8), codegen
 
 
-@intrinsic
-def add8(typingctx, x, y):
-    """``x + y`` lane by lane."""
+def _lanewise(op: str, name: str, doc: str):
+    """An intrinsic ``name(x, y)`` applying the IR instruction ``op`` lane by lane."""
 
-    def codegen(context, builder, sig, args):
-        return builder.fadd(args[0], args[1])
+    def template(typingctx, x, y):
+        def codegen(context, builder, sig, args):
+            return getattr(builder, op)(args[0], args[1])
 
-    return f64x8(f64x8, f64x8), codegen
+        return f64x8(f64x8, f64x8), codegen
 
-
-@intrinsic
-def mul8(typingctx, x, y):
-    """``x * y`` lane by lane."""
-
-    def codegen(context, builder, sig, args):
-        return builder.fmul(args[0], args[1])
-
-    return f64x8(f64x8, f64x8), codegen
+    template.__name__ = template.__qualname__ = name
+    template.__doc__ = doc
+    return intrinsic(template)
 
 
-@intrinsic
-def sub8(typingctx, x, y):
-    """``x - y`` lane by lane."""
-
-    def codegen(context, builder, sig, args):
-        return builder.fsub(args[0], args[1])
-
-    return f64x8(f64x8, f64x8), codegen
+add8 = _lanewise("fadd", "add8", "``x + y`` lane by lane.")
+sub8 = _lanewise("fsub", "sub8", "``x - y`` lane by lane.")
+mul8 = _lanewise("fmul", "mul8", "``x * y`` lane by lane.")
+div8 = _lanewise("fdiv", "div8", "``x / y`` lane by lane.")
 
 
 @intrinsic
@@ -393,16 +383,6 @@ def exp_nonpositive8(typingctx, v):
         return builder.fmul(mant, builder.bitcast(bits, _V8))
 
     return f64x8(f64x8), codegen
-
-
-@intrinsic
-def div8(typingctx, x, y):
-    """``x / y`` lane by lane."""
-
-    def codegen(context, builder, sig, args):
-        return builder.fdiv(args[0], args[1])
-
-    return f64x8(f64x8, f64x8), codegen
 
 
 @intrinsic
