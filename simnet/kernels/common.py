@@ -86,10 +86,10 @@ def ce_grad(x, head, label, z, out, want_loss):
     if head.shape[0] == 0:
         for j in range(k):
             z[j] = x[j]
+        zmax = maximum(z)
     else:
-        matvec(head, x, z)
+        zmax = matvec(head, x, z)  # the largest logit comes with the product
     z_label = z[label]
-    zmax = maximum(z)
     for j in range(k):
         z[j] = exp_nonpositive_one(z[j] - zmax)
     norm = total(z)
