@@ -488,6 +488,55 @@ def test_sde_kernel_handles_odd_widths_and_unsorted_labels():
     assert_allclose(x, x_r, rtol=RTOL, atol=ATOL)
 
 
+@given(
+    p=st.integers(1, 40),
+    seed=seeds,
+    head_random=st.booleans(),
+    grad_noise=st.booleans(),
+    shuffled=st.booleans(),
+)
+def test_sde_kernel_matches_reference_at_any_width(
+    p, seed, head_random, grad_noise, shuffled
+):
+    """Every width p: normals made in registers (p even: whole groups of sixteen,
+    a masked half or a masked group at the end of a row) or through a buffer (p
+    odd), features updated eight at a time with a masked tail, all equal the numpy
+    twin, which draws all the step's normals in one call."""
+    assume(head_random or p >= 2)
+    k = 3 if head_random else p  # the identity head: one class per feature
+    x0, labels, basis, coef, head = _sde_problem(seed, k, 37, p, head_random)
+    if shuffled:
+        labels = np.random.default_rng(seed).permutation(labels)
+    coef = coef[:2]
+    args = (labels, basis, coef, head, 0.05, 0.3, grad_noise)
+    x, x_r = x0.copy(), x0.copy()
+    gnorm = np.ones(x.shape[0])
+    assert lesde_sde_steps(x, *args, np.random.default_rng(seed), gnorm) == -1
+    assert ref.lesde_sde_steps(x_r, *args, np.random.default_rng(seed)) == -1
+    assert_allclose(x, x_r, rtol=RTOL, atol=ATOL)
+
+
+@pytest.mark.parametrize("p", [2, 5, 16, 19])
+def test_sde_kernel_reports_divergence_of_a_noisy_step(p):
+    """With noise too, a particle pushed to infinity by the update of step t is
+    reported at t + 1 (or at the last row), as by the numpy twin: normals made in
+    registers (p even) or in a buffer (p odd), the overflowing features in a masked
+    group (p < 8) or a full one."""
+    labels = np.arange(2)
+    basis = -1e308 * np.eye(2)[None]
+    for n_rows, want in ((1, 0), (3, 1)):
+        x = np.zeros((2, p))
+        x[0, 1] = x[1, 0] = 30.0  # misclassified: |g| ~ 1
+        x_r = x.copy()
+        coef = np.ones((n_rows, 1))
+        head = np.empty((0, p))
+        args = (labels, basis, coef, head, 10.0, 0.3, False)
+        bad = lesde_sde_steps(x, *args, np.random.default_rng(0), np.ones(2))
+        with np.errstate(over="ignore", invalid="ignore"):
+            bad_r = ref.lesde_sde_steps(x_r, *args, np.random.default_rng(0))
+        assert bad == bad_r == want
+
+
 def test_sde_kernel_reports_divergence_produced_by_a_step():
     """A particle pushed to infinity by the update of step t is reported at t + 1
     (or at the last row), as by the numpy twin."""

@@ -17,10 +17,27 @@ from .common import (
     ce_grad_at,
     ce_grad_at_ok,
 )
-from .normal import draw_key, new_scratch, normal_block, stream_from_key
+from .normal import (
+    box_muller8,
+    draw_key,
+    interleave8,
+    new_scratch,
+    normal_block,
+    stream_from_key,
+)
 from .prefetch import prefetch_samples
 from .sde_gradient import residual_rows
-from .vector import address
+from .vector import (
+    add8,
+    address,
+    mul8,
+    nonfinite_lanes8,
+    splat8,
+    vload,
+    vload_masked,
+    vstore,
+    vstore_masked,
+)
 
 # Surrogate gradients of the class-mean LE-ODE.
 SURROGATE_CE = 0
@@ -178,34 +195,81 @@ def _block_gradient(x, labels, head, lo, hi, want_norm, gnorm, out):
     )
 
 
+@njit(cache=True, inline="always")
+def _add_group(pxq, pdq, s, z, col, p):
+    """``x[col + l] += drift[col + l] + s z[l]`` in the lanes with ``col + l < p``
+    (``pxq``, ``pdq``: the addresses of ``x[col]`` and ``drift[col]``); return the
+    lanes that came out NaN or infinite, as bits."""
+    if col + 8 <= p:
+        v = add8(vload(pxq), add8(vload(pdq), mul8(s, z)))
+        vstore(pxq, v)
+    else:
+        v = add8(
+            vload_masked(pxq, col, p, 0.0),
+            add8(vload_masked(pdq, col, p, 0.0), mul8(s, z)),
+        )
+        vstore_masked(pxq, col, p, v)
+    return nonfinite_lanes8(v)
+
+
 @njit(cache=True, error_model="numpy", inline="always")
 def _update_rows(
     x, labels, drift, i0, i1, noise_scale, want_norm, gnorm, seed, gamma, buf, scratch
 ):
     """``x[i] += drift[c_i] + s_i z_i`` for particles ``i0..i1-1`` (see
-    :func:`_block_update`; ``buf`` holds at least ``(i1 - i0) p`` normals); return
-    True if an updated feature is NaN or infinite."""
+    :func:`_block_update`); return True if an updated feature is NaN or infinite.
+
+    Rows are read and written eight features at a time by address (``x`` and
+    ``drift`` C-ordered), the last group of a row masked. With an even ``p`` the
+    normals of a row are made in registers, sixteen at a time
+    (:func:`~simnet.kernels.normal.box_muller8`); with an odd ``p`` a row starts in
+    the middle of a Box-Muller pair, and the normals go through ``buf`` (at least
+    ``(i1 - i0) p`` doubles, :func:`~simnet.kernels.normal.normal_block`). Both
+    give the same draws.
+    """
     p = x.shape[1]
-    bad = False
-    if noise_scale > 0.0:
+    row_bytes = 8 * p
+    noisy = noise_scale > 0.0
+    in_registers = noisy and p % 2 == 0
+    if noisy and not in_registers:
         normal_block(seed, gamma, i0 * p, buf[: (i1 - i0) * p], scratch)
-        z = buf[: (i1 - i0) * p].reshape((i1 - i0, p))
-        for i in range(i0, i1):
-            c = labels[i]
-            s = noise_scale * gnorm[i] if want_norm else noise_scale
-            row = i - i0
-            for q in range(p):
-                v = x[i, q] + (drift[c, q] + s * z[row, q])
-                x[i, q] = v
-                bad |= (v - v) != 0.0
-    else:
-        for i in range(i0, i1):
-            c = labels[i]
-            for q in range(p):
-                v = x[i, q] + drift[c, q]
-                x[i, q] = v
-                bad |= (v - v) != 0.0
-    return bad
+    px = address(x) + i0 * row_bytes
+    pz = address(buf)
+    pd = address(drift)
+    bad = 0
+    for i in range(i0, i1):
+        pc = pd + labels[i] * row_bytes
+        s = splat8(noise_scale * gnorm[i] if want_norm else noise_scale)
+        if in_registers:
+            m = (i * p) >> 1  # the pair of normal i p
+            for col in range(0, p, 16):
+                lo, hi = interleave8(*box_muller8(seed, gamma, m + (col >> 1)))
+                bad |= _add_group(px + 8 * col, pc + 8 * col, s, lo, col, p)
+                if col + 8 < p:
+                    at = 8 * col + 64
+                    bad |= _add_group(px + at, pc + at, s, hi, col + 8, p)
+        elif noisy:
+            for col in range(0, p, 8):
+                if col + 8 <= p:
+                    z = vload(pz + 8 * col)
+                else:
+                    z = vload_masked(pz + 8 * col, col, p, 0.0)
+                bad |= _add_group(px + 8 * col, pc + 8 * col, s, z, col, p)
+            pz += row_bytes
+        else:
+            for col in range(0, p, 8):
+                if col + 8 <= p:
+                    v = add8(vload(px + 8 * col), vload(pc + 8 * col))
+                    vstore(px + 8 * col, v)
+                else:
+                    v = add8(
+                        vload_masked(px + 8 * col, col, p, 0.0),
+                        vload_masked(pc + 8 * col, col, p, 0.0),
+                    )
+                    vstore_masked(px + 8 * col, col, p, v)
+                bad |= nonfinite_lanes8(v)
+        px += row_bytes
+    return bad != 0
 
 
 @njit(cache=True, error_model="numpy")
@@ -215,12 +279,13 @@ def _block_update(x, labels, drift, lo, hi, noise_scale, want_norm, gnorm, seed,
 
     ``s_i = noise_scale`` (times ``gnorm[i]`` if ``want_norm``); no noise if
     ``noise_scale == 0``. The normals ``z_i[q]`` are the draws ``i * p + q`` of the
-    stream ``(seed, gamma)`` (:func:`~simnet.kernels.normal.normal_block`), made in
-    L1-sized chunks just before they are used.
+    stream ``(seed, gamma)`` (:func:`~simnet.kernels.normal.normal_block`), made
+    just before they are used: in registers for an even ``p``, in L1-sized chunks
+    for an odd ``p``.
     """
     p = x.shape[1]
     chunk = max(1, _NOISE_CHUNK // p)
-    buf = np.empty(chunk * p if noise_scale > 0.0 else 0)
+    buf = np.empty(chunk * p if noise_scale > 0.0 and p % 2 == 1 else 0)
     scratch = new_scratch()
     for i0 in range(lo, hi, chunk):
         i1 = min(i0 + chunk, hi)

@@ -3,8 +3,9 @@
 Numba's (and numpy's) ``Generator.standard_normal`` is a serial stream: each draw
 depends on every draw before it, so it can neither be split across threads nor
 vectorised. Here every draw has an address instead: normal number ``c`` of a stream
-is a pure function ``z(stream, c)``, computed by one branch-free loop that LLVM
-vectorises (AVX2 / AVX-512). The SDE kernel derives one stream per step from a key
+is a pure function ``z(stream, c)``, computed eight pairs at a time in explicit
+8-lane vectors (:func:`box_muller8`; one AVX-512 register, two AVX2 ones). The SDE
+kernel derives one stream per step from a key
 drawn from the run's numpy Generator and addresses the draws of that step by
 position (particle ``i``, coordinate ``q`` -> ``c = i p + q``), so its results
 depend neither on how the work is split between threads nor on how the steps are
@@ -40,8 +41,12 @@ The method is exact in distribution, not an approximation:
    the quadrant is a rotation by a multiple of pi/2, a swap and sign flips), and
    ``ln u`` as fdlibm's ``__ieee754_log`` (reduction to ``[sqrt(2)/2, sqrt(2))``
    through the bits of u, then ``2 atanh`` by its minimax polynomial). Each is
-   accurate to about 1 ulp; the loop has integer and float arithmetic, register bit
-   casts, one division and one square root per pair, and no branch.
+   accurate to about 1 ulp; the code has integer and float arithmetic, register
+   bit casts, one division and one square root per pair, and no branch.
+
+:func:`normal_block` fills an array; the SDE kernel also calls :func:`box_muller8`
+directly, so that the normals of a particle never leave the registers. Both give the
+same bits for the same counter.
 
 ``tests/reference.py`` holds the plain-numpy twin (uint64 arithmetic, ``np.log``,
 ``np.cos``, ``np.sin``); the two agree to a few ulp.
@@ -50,9 +55,22 @@ The method is exact in distribution, not an approximation:
 from __future__ import annotations
 
 import numpy as np
+from llvmlite import ir
 from numba import njit
+from numba.core import types
+from numba.extending import intrinsic
 
-from .bits import bits_of_float, float_from_bits
+from .vector import (
+    _I64,
+    _V8,
+    _intrinsic_function,
+    _shuffle,
+    _splat,
+    address,
+    f64x8,
+    vstore,
+    vstore_masked,
+)
 
 GOLDEN = np.uint64(0x9E3779B97F4A7C15)  # 2^64 / golden ratio: SplitMix64's gamma
 _MIX1 = np.uint64(0xBF58476D1CE4E5B9)
@@ -64,13 +82,8 @@ _S33 = np.uint64(33)
 _S30 = np.uint64(30)
 _S27 = np.uint64(27)
 _S31 = np.uint64(31)
-_S62 = np.uint64(62)
-_S52 = np.uint64(52)
-_S11 = np.uint64(11)
-_S2 = np.uint64(2)
 _ONE = np.uint64(1)
 _ZERO = np.uint64(0)
-_TWO_M64 = 2.0**-64
 _TWO_M53 = 2.0**-53
 _HALF_PI = np.pi / 2.0
 _QUARTER_PI = np.pi / 4.0
@@ -150,52 +163,146 @@ def new_scratch():
     return np.empty(2)
 
 
-@njit(cache=True, error_model="numpy", fastmath={"contract"})
+def _i64(x) -> int:
+    """The uint64 constant ``x`` as the signed value of an LLVM i64."""
+    x = int(x)
+    return x - (1 << 64) if x >= 1 << 63 else x
+
+
+@intrinsic
+def box_muller8(typingctx, seed, gamma, m0):
+    """The pairs ``m0 .. m0 + 7`` of the stream ``(seed, gamma)`` as two vectors:
+    lane ``l`` of the first holds ``z(2 (m0 + l)) = R cos(theta)``, lane ``l`` of
+    the second ``z(2 (m0 + l) + 1) = R sin(theta)``.
+
+    The method of the module docstring written on eight lanes (64-bit integer
+    lanes for the words, branch-free selects for the quadrant), multiply-adds fused
+    where the CPU has FMA. The powers of two that scale the words to (0, 1] are
+    folded into the constants and the exponent, which changes no bit.
+    """
+    if not all(isinstance(t, types.Integer) for t in (seed, gamma, m0)):
+        return None
+    sig = types.UniTuple(f64x8, 2)(seed, gamma, m0)
+
+    def codegen(context, builder, signature, args):
+        vi = ir.VectorType(_I64, 8)
+        fma_fn = _intrinsic_function(
+            builder, "llvm.fmuladd.v8f64", _V8, [_V8, _V8, _V8]
+        )
+        sqrt_fn = _intrinsic_function(builder, "llvm.sqrt.v8f64", _V8, [_V8])
+
+        def ci(x):
+            return ir.Constant(vi, [_i64(x)] * 8)
+
+        def cf(x):
+            return ir.Constant(_V8, [float(x)] * 8)
+
+        def lanes(i):
+            word = context.cast(builder, args[i], signature.args[i], types.uint64)
+            return _splat(builder, word, vi)
+
+        def fma(x, y, z):
+            return builder.call(fma_fn, [x, y, z])
+
+        def horner(z, coefs):  # coefs[0] + z (coefs[1] + z (... + z coefs[-1]))
+            acc = cf(coefs[-1])
+            for c in reversed(coefs[:-1]):
+                acc = fma(z, acc, cf(c))
+            return acc
+
+        def mix64_lanes(z):
+            z = builder.mul(builder.xor(z, builder.lshr(z, ci(30))), ci(_MIX1))
+            z = builder.mul(builder.xor(z, builder.lshr(z, ci(27))), ci(_MIX2))
+            return builder.xor(z, builder.lshr(z, ci(31)))
+
+        sd, gm = lanes(0), lanes(1)
+        m = builder.add(lanes(2), ir.Constant(vi, list(range(8))))
+        two_m = builder.add(m, m)
+        a = mix64_lanes(builder.add(sd, builder.mul(builder.add(two_m, ci(1)), gm)))
+        b = mix64_lanes(builder.add(sd, builder.mul(builder.add(two_m, ci(2)), gm)))
+        # Angle: quadrant from the top 2 bits of b, phi in [-pi/4, pi/4) from the next
+        # 53; fdlibm's kernel polynomials, then a rotation by quadrant * pi/2.
+        quad = builder.lshr(b, ci(62))
+        f = builder.uitofp(builder.lshr(builder.shl(b, ci(2)), ci(11)), _V8)
+        x = fma(f, cf(_TWO_M53 * _HALF_PI), cf(-_QUARTER_PI))
+        z = builder.fmul(x, x)
+        r = horner(z, [_SIN2, _SIN3, _SIN4, _SIN5, _SIN6])
+        sin_x = fma(builder.fmul(z, x), fma(z, r, cf(_SIN1)), x)
+        r = builder.fmul(z, horner(z, [_COS1, _COS2, _COS3, _COS4, _COS5, _COS6]))
+        half_z = builder.fmul(cf(0.5), z)
+        cos_x = builder.fsub(cf(1.0), builder.fsub(half_z, builder.fmul(z, r)))
+        zero = ci(0)
+        swap = builder.icmp_unsigned("!=", builder.and_(quad, ci(1)), zero)
+        first = builder.select(swap, sin_x, cos_x)
+        second = builder.select(swap, cos_x, sin_x)
+        odd_half = builder.and_(builder.add(quad, ci(1)), ci(2))
+        flip_cos = builder.icmp_unsigned("!=", odd_half, zero)
+        cos_t = builder.select(flip_cos, builder.fneg(first), first)
+        flip_sin = builder.icmp_unsigned(">=", quad, ci(2))
+        sin_t = builder.select(flip_sin, builder.fneg(second), second)
+        # Radius: ln u as fdlibm's __ieee754_log, u = (a | 1) / 2^64 = 2^e (1 + f)
+        # with 1 + f in [sqrt(2)/2, sqrt(2)); the 2^-64 goes into the exponent.
+        bits = builder.bitcast(builder.uitofp(builder.or_(a, ci(1)), _V8), vi)
+        mant = builder.and_(bits, ci(_MANT))
+        carry = builder.and_(builder.add(mant, ci(_SQRT2_SHIFT)), ci(_EXP_BIT))
+        biased = builder.and_(builder.lshr(bits, ci(52)), ci(_EXP_MASK))
+        dk = builder.fadd(
+            builder.sitofp(builder.sub(biased, ci(1023 + 64)), _V8),
+            builder.uitofp(builder.lshr(carry, ci(52)), _V8),
+        )
+        one_plus_f = builder.or_(mant, builder.xor(carry, ci(_ONE_BITS)))
+        f = builder.fsub(builder.bitcast(one_plus_f, _V8), cf(1.0))
+        hfsq = builder.fmul(builder.fmul(cf(0.5), f), f)
+        s = builder.fdiv(f, builder.fadd(cf(2.0), f))
+        z = builder.fmul(s, s)
+        w = builder.fmul(z, z)
+        t1 = builder.fmul(w, horner(w, [_LG2, _LG4, _LG6]))
+        t2 = builder.fmul(z, horner(w, [_LG1, _LG3, _LG5, _LG7]))
+        low = fma(
+            s, builder.fadd(hfsq, builder.fadd(t2, t1)), builder.fmul(dk, cf(_LN2_LO))
+        )
+        log_u = fma(
+            dk, cf(_LN2_HI), builder.fneg(builder.fsub(builder.fsub(hfsq, low), f))
+        )
+        rad = builder.call(sqrt_fn, [builder.fmul(cf(-2.0), log_u)])
+        pair = [builder.fmul(cos_t, rad), builder.fmul(sin_t, rad)]
+        return context.make_tuple(builder, signature.return_type, pair)
+
+    return sig, codegen
+
+
+@intrinsic
+def interleave8(typingctx, c, s):
+    """The lanes ``c0 s0 c1 s1 c2 s2 c3 s3`` and ``c4 s4 ... c7 s7`` of two vectors:
+    from :func:`box_muller8`, the normals ``2 m0 .. 2 m0 + 15`` in counter order."""
+    if c != f64x8 or s != f64x8:
+        return None
+    sig = types.UniTuple(f64x8, 2)(c, s)
+
+    def codegen(context, builder, signature, args):
+        lo = _shuffle(builder, args[0], args[1], [0, 8, 1, 9, 2, 10, 3, 11])
+        hi = _shuffle(builder, args[0], args[1], [4, 12, 5, 13, 6, 14, 7, 15])
+        return context.make_tuple(builder, signature.return_type, [lo, hi])
+
+    return sig, codegen
+
+
+@njit(cache=True)
 def _pairs(seed, gamma, m0, n_pairs, out):
     """Pairs ``m0 .. m0 + n_pairs - 1`` into ``out[2 j]`` (``R cos``) and
-    ``out[2 j + 1]`` (``R sin``) for pair ``m0 + j``: one branch-free SIMD loop."""
-    sd = np.uint64(seed)
-    gm = np.uint64(gamma)
-    for j in range(n_pairs):
-        m = np.uint64(m0 + j)
-        a = mix64(sd + (m + m + _ONE) * gm)
-        b = mix64(sd + (m + m + _S2) * gm)
-        # Angle: quadrant from the top 2 bits of b, phi in [-pi/4, pi/4) from the
-        # next 53; fdlibm's kernel polynomials, then a rotation by quadrant * pi/2.
-        quad = b >> _S62
-        f = np.float64((b << _S2) >> _S11) * _TWO_M53
-        x = f * _HALF_PI - _QUARTER_PI
-        z = x * x
-        r = _SIN2 + z * (_SIN3 + z * (_SIN4 + z * (_SIN5 + z * _SIN6)))
-        s = x + (z * x) * (_SIN1 + z * r)
-        r = z * (
-            _COS1 + z * (_COS2 + z * (_COS3 + z * (_COS4 + z * (_COS5 + z * _COS6))))
-        )
-        c = 1.0 - (0.5 * z - z * r)
-        swap = (quad & _ONE) != 0
-        first = s if swap else c
-        second = c if swap else s
-        cos_t = -first if ((quad + _ONE) & _S2) != 0 else first
-        sin_t = -second if quad >= _S2 else second
-        # Radius: ln u as fdlibm's __ieee754_log, u = 2^e (1 + f) with 1 + f in
-        # [sqrt(2)/2, sqrt(2)), exponent and mantissa read from the bits of u.
-        bits = bits_of_float(np.float64(a | _ONE) * _TWO_M64)
-        mant = bits & _MANT
-        carry = (mant + _SQRT2_SHIFT) & _EXP_BIT
-        dk = np.float64(np.int64((bits >> _S52) & _EXP_MASK) - 1023) + np.float64(
-            carry >> _S52
-        )
-        f = float_from_bits(mant | (carry ^ _ONE_BITS)) - 1.0
-        hfsq = 0.5 * f * f
-        s = f / (2.0 + f)
-        z = s * s
-        w = z * z
-        t1 = w * (_LG2 + w * (_LG4 + w * _LG6))
-        t2 = z * (_LG1 + w * (_LG3 + w * (_LG5 + w * _LG7)))
-        log_u = dk * _LN2_HI - ((hfsq - (s * (hfsq + (t2 + t1)) + dk * _LN2_LO)) - f)
-        rad = np.sqrt(-2.0 * log_u)
-        out[2 * j] = cos_t * rad
-        out[2 * j + 1] = sin_t * rad
+    ``out[2 j + 1]`` (``R sin``) for pair ``m0 + j``: eight pairs per
+    :func:`box_muller8`, the last eight stored masked. ``out`` is contiguous."""
+    po = address(out)
+    n = 2 * n_pairs
+    for g in range(0, n_pairs, 8):
+        lo, hi = interleave8(*box_muller8(seed, gamma, m0 + g))
+        at = po + 16 * g
+        if 2 * g + 16 <= n:
+            vstore(at, lo)
+            vstore(at + 64, hi)
+        else:
+            vstore_masked(at, 2 * g, n, lo)
+            vstore_masked(at + 64, 2 * g + 8, n, hi)
 
 
 @njit(cache=True)

@@ -230,12 +230,16 @@ def residual_rows(
                     store_double(prow_c + 8 * j, load_double(prow_c + 8 * j) + r)
         if want_norm:
             squares = zero8()
+            odd = zero8()  # two chains: a chain of 16 multiply-adds waits on latency
             for j in range(n_out):
                 d = sub8(mul8(vload(pzz + 64 * j), inv), indicator8(labels, float(j)))
-                if identity:
-                    squares = fma8(d, d, squares)
-                else:
+                if not identity:
                     vstore(pzz + 64 * j, d)
+                elif j & 1:
+                    odd = fma8(d, d, odd)
+                else:
+                    squares = fma8(d, d, squares)
+            squares = add8(squares, odd)
             if not identity:  # ||W^T d||^2, W^T d made eight features at a time
                 squares = _rows_times_columns(pa, 8, lda, p, n_out, pz, 0, squares)
             if rows == 8:
