@@ -30,13 +30,16 @@ from .sde_gradient import residual_rows
 from .vector import (
     add8,
     address,
+    hsum8,
     mul8,
     nonfinite_lanes8,
     splat8,
+    sub8,
     vload,
     vload_masked,
     vstore,
     vstore_masked,
+    zero8,
 )
 
 # Surrogate gradients of the class-mean LE-ODE.
@@ -213,6 +216,33 @@ def _add_group(pxq, pdq, s, z, col, p):
 
 
 @njit(cache=True, error_model="numpy", inline="always")
+def _update_rows_by_sixteen(
+    px, pd, labels, i0, i1, p, noise_scale, want_norm, gnorm, seed, gamma
+):
+    """:func:`_update_rows` with noise and ``p`` a multiple of 16 (``px`` the
+    address of row ``i0``, ``pd`` of the drift table): sixteen normals per
+    :func:`~simnet.kernels.normal.box_muller8` call, no masked group."""
+    row_bytes = 8 * p
+    s_const = splat8(noise_scale)
+    check = zero8()
+    for i in range(i0, i1):
+        pc = pd + labels[i] * row_bytes
+        s = splat8(noise_scale * gnorm[i]) if want_norm else s_const
+        m = (i * p) >> 1
+        for col in range(0, p, 16):
+            lo, hi = interleave8(*box_muller8(seed, gamma, m + (col >> 1)))
+            at = px + 8 * col
+            dc = pc + 8 * col
+            v0 = add8(vload(at), add8(vload(dc), mul8(s, lo)))
+            v1 = add8(vload(at + 64), add8(vload(dc + 64), mul8(s, hi)))
+            vstore(at, v0)
+            vstore(at + 64, v1)
+            check = add8(check, add8(sub8(v0, v0), sub8(v1, v1)))
+        px += row_bytes
+    return hsum8(check) != 0.0
+
+
+@njit(cache=True, error_model="numpy", inline="always")
 def _update_rows(
     x, labels, drift, i0, i1, noise_scale, want_norm, gnorm, seed, gamma, buf, scratch
 ):
@@ -237,6 +267,10 @@ def _update_rows(
     pz = address(buf)
     pd = address(drift)
     bad = 0
+    if in_registers and p % 16 == 0:
+        return _update_rows_by_sixteen(
+            px, pd, labels, i0, i1, p, noise_scale, want_norm, gnorm, seed, gamma
+        )
     for i in range(i0, i1):
         pc = pd + labels[i] * row_bytes
         s = splat8(noise_scale * gnorm[i] if want_norm else noise_scale)

@@ -163,6 +163,9 @@ def new_scratch():
     return np.empty(2)
 
 
+_ONE64 = ir.Constant(_I64, 1)
+
+
 def _i64(x) -> int:
     """The uint64 constant ``x`` as the signed value of an LLVM i64."""
     x = int(x)
@@ -197,10 +200,6 @@ def box_muller8(typingctx, seed, gamma, m0):
         def cf(x):
             return ir.Constant(_V8, [float(x)] * 8)
 
-        def lanes(i):
-            word = context.cast(builder, args[i], signature.args[i], types.uint64)
-            return _splat(builder, word, vi)
-
         def fma(x, y, z):
             return builder.call(fma_fn, [x, y, z])
 
@@ -215,11 +214,20 @@ def box_muller8(typingctx, seed, gamma, m0):
             z = builder.mul(builder.xor(z, builder.lshr(z, ci(27))), ci(_MIX2))
             return builder.xor(z, builder.lshr(z, ci(31)))
 
-        sd, gm = lanes(0), lanes(1)
-        m = builder.add(lanes(2), ir.Constant(vi, list(range(8))))
-        two_m = builder.add(m, m)
-        a = mix64_lanes(builder.add(sd, builder.mul(builder.add(two_m, ci(1)), gm)))
-        b = mix64_lanes(builder.add(sd, builder.mul(builder.add(two_m, ci(2)), gm)))
+        # Words 2 m + 1 and 2 m + 2 of the Weyl sequence, m = m0 + lane: one scalar
+        # product for the first lane, lane offsets 2 l gamma that a loop hoists.
+        seed_, gamma_, m0_ = (
+            context.cast(builder, args[i], signature.args[i], types.uint64)
+            for i in range(3)
+        )
+        first = builder.add(
+            seed_, builder.mul(builder.add(builder.add(m0_, m0_), _ONE64), gamma_)
+        )
+        gm = _splat(builder, gamma_, vi)
+        steps = builder.mul(gm, ir.Constant(vi, [2 * lane for lane in range(8)]))
+        weyl = builder.add(_splat(builder, first, vi), steps)
+        a = mix64_lanes(weyl)
+        b = mix64_lanes(builder.add(weyl, gm))
         # Angle: quadrant from the top 2 bits of b, phi in [-pi/4, pi/4) from the next
         # 53; fdlibm's kernel polynomials, then a rotation by quadrant * pi/2.
         quad = builder.lshr(b, ci(62))
@@ -246,25 +254,24 @@ def box_muller8(typingctx, seed, gamma, m0):
         mant = builder.and_(bits, ci(_MANT))
         carry = builder.and_(builder.add(mant, ci(_SQRT2_SHIFT)), ci(_EXP_BIT))
         biased = builder.and_(builder.lshr(bits, ci(52)), ci(_EXP_MASK))
-        dk = builder.fadd(
-            builder.sitofp(builder.sub(biased, ci(1023 + 64)), _V8),
-            builder.uitofp(builder.lshr(carry, ci(52)), _V8),
-        )
+        k = builder.add(builder.sub(biased, ci(1023 + 64)), builder.lshr(carry, ci(52)))
+        dk = builder.sitofp(k, _V8)
         one_plus_f = builder.or_(mant, builder.xor(carry, ci(_ONE_BITS)))
         f = builder.fsub(builder.bitcast(one_plus_f, _V8), cf(1.0))
-        hfsq = builder.fmul(builder.fmul(cf(0.5), f), f)
         s = builder.fdiv(f, builder.fadd(cf(2.0), f))
         z = builder.fmul(s, s)
         w = builder.fmul(z, z)
-        t1 = builder.fmul(w, horner(w, [_LG2, _LG4, _LG6]))
-        t2 = builder.fmul(z, horner(w, [_LG1, _LG3, _LG5, _LG7]))
+        # -2 ln u directly: fdlibm's terms each times 2 (hfsq = f^2 / 2 becomes f^2,
+        # the polynomials get doubled coefficients), exact scalings that change no bit
+        # of the result and save two products.
+        f2 = builder.fmul(f, f)
+        t1 = builder.fmul(w, horner(w, [2.0 * c for c in (_LG2, _LG4, _LG6)]))
+        t2 = builder.fmul(z, horner(w, [2.0 * c for c in (_LG1, _LG3, _LG5, _LG7)]))
         low = fma(
-            s, builder.fadd(hfsq, builder.fadd(t2, t1)), builder.fmul(dk, cf(_LN2_LO))
+            s, builder.fadd(f2, builder.fadd(t2, t1)), builder.fmul(dk, cf(2 * _LN2_LO))
         )
-        log_u = fma(
-            dk, cf(_LN2_HI), builder.fneg(builder.fsub(builder.fsub(hfsq, low), f))
-        )
-        rad = builder.call(sqrt_fn, [builder.fmul(cf(-2.0), log_u)])
+        tail = builder.fsub(builder.fsub(f2, low), builder.fadd(f, f))
+        rad = builder.call(sqrt_fn, [fma(dk, cf(-2.0 * _LN2_HI), tail)])
         pair = [builder.fmul(cos_t, rad), builder.fmul(sin_t, rad)]
         return context.make_tuple(builder, signature.return_type, pair)
 
