@@ -37,7 +37,6 @@ from .vector import (
     lane,
     load_double,
     max8,
-    mul8,
     splat8,
     sqrt8,
     store_double,
@@ -207,6 +206,8 @@ def residual_rows(
         inv = div8(splat8(1.0), total)
         labels = vload_int_masked(plabels + 8 * g0, 0, rows, -1.0)
         first = lane(labels, 0)
+        squares = zero8()
+        odd = zero8()  # two chains: a chain of 16 multiply-adds waits on latency
         if hsum8(indicator8(labels, first)) == rows:  # one class in the group
             c = np.int64(first)
             if c != run:
@@ -217,6 +218,14 @@ def residual_rows(
                 if rows < 8:
                     d = zero_outside8(d, 0, rows)
                 vstore(pacc + 64 * j, add8(vload(pacc + 64 * j), d))
+                if not want_norm:
+                    continue
+                if not identity:  # kept for W^T d below
+                    vstore(pzz + 64 * j, d)
+                elif j & 1:
+                    odd = fma8(d, d, odd)
+                else:
+                    squares = fma8(d, d, squares)
         else:
             _flush(pacc, n_out, pout, run)
             run = -1
@@ -228,17 +237,16 @@ def residual_rows(
                     r = load_double(pzz + 64 * j + 8 * s) * inv_s
                     r -= 1.0 if j == c else 0.0
                     store_double(prow_c + 8 * j, load_double(prow_c + 8 * j) + r)
-        if want_norm:
-            squares = zero8()
-            odd = zero8()  # two chains: a chain of 16 multiply-adds waits on latency
-            for j in range(n_out):
-                d = sub8(mul8(vload(pzz + 64 * j), inv), indicator8(labels, float(j)))
+            for j in range(n_out if want_norm else 0):
+                one_hot = indicator8(labels, float(j))
+                d = fma8(vload(pzz + 64 * j), inv, sub8(zero, one_hot))
                 if not identity:
                     vstore(pzz + 64 * j, d)
                 elif j & 1:
                     odd = fma8(d, d, odd)
                 else:
                     squares = fma8(d, d, squares)
+        if want_norm:
             squares = add8(squares, odd)
             if not identity:  # ||W^T d||^2, W^T d made eight features at a time
                 squares = _rows_times_columns(pa, 8, lda, p, n_out, pz, 0, squares)
