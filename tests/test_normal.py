@@ -95,6 +95,16 @@ def test_blocks_give_the_same_bits(key, c0, cuts):
     assert_array_equal(np.concatenate(parts), whole)
 
 
+def test_block_refuses_a_strided_destination():
+    """The draws are stored by address, sixteen at a time: a strided view would be
+    written past its elements, so it is refused."""
+    seed, gamma = stream_from_key(7)
+    out = np.zeros(20)
+    with pytest.raises(ValueError, match="contiguous"):
+        normal_block(np.uint64(seed), np.uint64(gamma), 0, out[::2], new_scratch())
+    assert not out.any()
+
+
 @njit
 def _round_trip(values, bits):
     out = np.empty_like(values)

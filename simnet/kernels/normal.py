@@ -336,6 +336,8 @@ def normal_block(seed, gamma, c0, out, scratch):
     use gives the same numbers as one call.
     """
     n = out.shape[0]
+    if n > 1 and out.strides[0] != 8:  # written by address, eight lanes at a time
+        raise ValueError("normal_block: out must be contiguous")
     done = 0
     if n > 0 and c0 & 1:
         _pairs(seed, gamma, c0 >> 1, 1, scratch)
