@@ -54,6 +54,8 @@ from simnet.kernels.lesde import (
     METHOD_RK4,
     N_BLOCKS,
     SURROGATE_CE,
+    _block_gradient,
+    _block_update,
     lesde_ode_steps,
     lesde_sde_steps,
     lesde_sgd_steps,
@@ -537,6 +539,57 @@ def nb_exp_pass(a, out):
         out[i] = np.exp(a[i])
 
 
+@njit(cache=False, parallel=True)
+def nb_gradient_pass(x, labels, head, want_norm, gnorm, sums):
+    """The gradient pass of ``lesde_sde_steps`` alone: residual class sums (and the
+    gradient norms if ``want_norm``) over the kernel's fixed blocks, all threads."""
+    n = x.shape[0]
+    nb = sums.shape[0]
+    sums[:] = 0.0
+    for blk in numba.prange(nb):
+        lo = blk * n // nb
+        hi = (blk + 1) * n // nb
+        _block_gradient(x, labels, head, lo, hi, want_norm, gnorm, sums[blk])
+
+
+@njit(cache=False, parallel=True)
+def nb_update_pass(x, labels, drift, scale, gnorm, key, nb):
+    """The update pass of ``lesde_sde_steps`` alone (``x += drift[c] + scale z``),
+    all threads; with a zero drift and a negligible ``scale`` it leaves x as it was."""
+    n = x.shape[0]
+    seed, gamma = stream_from_key(key)
+    for blk in numba.prange(nb):
+        lo = blk * n // nb
+        hi = (blk + 1) * n // nb
+        _block_update(x, labels, drift, lo, hi, scale, False, gnorm, seed, gamma)
+
+
+def sde_passes(state, k: int, head: str, repeat: int) -> dict:
+    """Each pass of one Euler-Maruyama step timed alone, all threads."""
+    x, labels, w = state.base, state.labels, state.head
+    n_out = x.shape[1] if w.shape[0] == 0 else w.shape[0]
+    nb = min(N_BLOCKS, x.shape[0])
+    sums = np.zeros((nb, k, n_out))
+    gnorm = np.ones(x.shape[0])
+    drift = np.zeros((k, x.shape[1]))
+    return {
+        "K": k,
+        "head": head,
+        "gradient": best_call(
+            partial(nb_gradient_pass, x, labels, w, False, gnorm, sums), repeat
+        ),
+        "gradient_norm": best_call(
+            partial(nb_gradient_pass, x, labels, w, True, gnorm, sums), repeat
+        ),
+        "update": best_call(
+            partial(nb_update_pass, x, labels, drift, 0.0, gnorm, 1, nb), repeat
+        ),
+        "update_noise": best_call(
+            partial(nb_update_pass, x, labels, drift, 1e-300, gnorm, 1, nb), repeat
+        ),
+    }
+
+
 _SDE_SCRATCH: dict = {}
 
 
@@ -623,6 +676,7 @@ def bench_sde(st: Settings, seed: int, n: int, p: int) -> tuple[list[dict], dict
                 finally:
                     numba.set_num_threads(threads)
                 rows.append(row)
+        ctx.setdefault("passes", []).append(sde_passes(state, k, head, st.sde_repeat))
         del model, state
     return rows, ctx
 
@@ -812,6 +866,30 @@ def sde_tables(rows: list[dict], ctx: dict, sde_rows: int) -> list[str]:
                 f"{extra / ctx['np_normal']:.2f}x | "
                 f"{extra / ctx['nb_counter']:.2f}x |"
             )
+    out += [
+        "",
+        "Each pass of a step timed alone (all threads), in ms and / numpy pass. A step "
+        "is a gradient pass (class sums of the residuals; the gradient norms too for "
+        "gradient noise) and an update pass (`x += drift + noise`, the normals made "
+        "as they are used):",
+        "",
+        "| K | head | gradient | gradient + norms | update, no noise | "
+        "update, constant noise | gradient + noisy update |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for r in ctx.get("passes", []):
+        cells = [
+            r["gradient"],
+            r["gradient_norm"],
+            r["update"],
+            r["update_noise"],
+            r["gradient"] + r["update_noise"],
+        ]
+        out.append(
+            f"| {r['K']} | {r['head']} | "
+            + " | ".join(f"{ms(t)} ({t / pass_t:.1f}x)" for t in cells)
+            + " |"
+        )
     return [*out, ""]
 
 
