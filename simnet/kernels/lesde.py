@@ -30,16 +30,13 @@ from .sde_gradient import residual_rows
 from .vector import (
     add8,
     address,
-    hsum8,
     mul8,
     nonfinite_lanes8,
     splat8,
-    sub8,
     vload,
     vload_masked,
     vstore,
     vstore_masked,
-    zero8,
 )
 
 # Surrogate gradients of the class-mean LE-ODE.
@@ -224,7 +221,7 @@ def _update_rows_by_sixteen(
     :func:`~simnet.kernels.normal.box_muller8` call, no masked group."""
     row_bytes = 8 * p
     s_const = splat8(noise_scale)
-    check = zero8()
+    bad = 0
     for i in range(i0, i1):
         pc = pd + labels[i] * row_bytes
         s = splat8(noise_scale * gnorm[i]) if want_norm else s_const
@@ -237,9 +234,9 @@ def _update_rows_by_sixteen(
             v1 = add8(vload(at + 64), add8(vload(dc + 64), mul8(s, hi)))
             vstore(at, v0)
             vstore(at + 64, v1)
-            check = add8(check, add8(sub8(v0, v0), sub8(v1, v1)))
+            bad |= nonfinite_lanes8(v0) | nonfinite_lanes8(v1)
         px += row_bytes
-    return hsum8(check) != 0.0
+    return bad != 0
 
 
 @njit(cache=True, error_model="numpy", inline="always")
