@@ -139,6 +139,21 @@ def _flush(pacc, n_out, pout, run):
         vstore(pacc + 64 * j, zero8())
 
 
+@njit(cache=True, inline="always")
+def _norm_term(d, j, identity, pzz, squares, odd):
+    """Take the residual ``d`` of logit ``j`` (eight particles) into their gradient
+    norms: with the identity head its square goes into one of two running sums (a
+    single chain of multiply-adds would wait on latency), otherwise it is kept at
+    ``pzz + 64 j`` for ``W^T d``. Returns the two sums."""
+    if not identity:
+        vstore(pzz + 64 * j, d)
+    elif j & 1:
+        odd = fma8(d, d, odd)
+    else:
+        squares = fma8(d, d, squares)
+    return squares, odd
+
+
 @njit(cache=True, error_model="numpy")
 def residual_rows(
     px,
@@ -207,7 +222,7 @@ def residual_rows(
         labels = vload_int_masked(plabels + 8 * g0, 0, rows, -1.0)
         first = lane(labels, 0)
         squares = zero8()
-        odd = zero8()  # two chains: a chain of 16 multiply-adds waits on latency
+        odd = zero8()  # the second chain of squares (see _norm_term)
         if hsum8(indicator8(labels, first)) == rows:  # one class in the group
             c = np.int64(first)
             if c != run:
@@ -218,14 +233,8 @@ def residual_rows(
                 if rows < 8:
                     d = zero_outside8(d, 0, rows)
                 vstore(pacc + 64 * j, add8(vload(pacc + 64 * j), d))
-                if not want_norm:
-                    continue
-                if not identity:  # kept for W^T d below
-                    vstore(pzz + 64 * j, d)
-                elif j & 1:
-                    odd = fma8(d, d, odd)
-                else:
-                    squares = fma8(d, d, squares)
+                if want_norm:
+                    squares, odd = _norm_term(d, j, identity, pzz, squares, odd)
         else:
             _flush(pacc, n_out, pout, run)
             run = -1
@@ -240,12 +249,7 @@ def residual_rows(
             for j in range(n_out if want_norm else 0):
                 one_hot = indicator8(labels, float(j))
                 d = fma8(vload(pzz + 64 * j), inv, sub8(zero, one_hot))
-                if not identity:
-                    vstore(pzz + 64 * j, d)
-                elif j & 1:
-                    odd = fma8(d, d, odd)
-                else:
-                    squares = fma8(d, d, squares)
+                squares, odd = _norm_term(d, j, identity, pzz, squares, odd)
         if want_norm:
             squares = add8(squares, odd)
             if not identity:  # ||W^T d||^2, W^T d made eight features at a time
