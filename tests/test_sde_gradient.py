@@ -2,7 +2,8 @@
 and the 8 x 8 transpose it is built on agree with plain numpy: class sums of the
 logit residuals ``softmax(W x_i) - e_{c_i}`` and the gradient norms ``||W^T r_i||``,
 on random heads (identity or linear, up to 20 logits and features, past the
-eight-row blocks), ragged particle ranges and labels sorted or mixed."""
+eight-row blocks, and the identity widths that have a compiled pass of their own),
+ragged particle ranges and labels sorted or mixed."""
 
 from __future__ import annotations
 
@@ -14,7 +15,11 @@ from numba import njit
 from numpy.testing import assert_allclose, assert_array_equal
 from strategies import seeds
 
-from simnet.kernels.sde_gradient import residual_rows
+from simnet.kernels.sde_gradient import (
+    SPECIALISED_WIDTHS,
+    residual_rows,
+    residual_rows_general,
+)
 from simnet.kernels.vector import transpose8
 
 
@@ -49,13 +54,13 @@ def _residuals(x, head, labels):
     return r, np.linalg.norm(g, axis=1)
 
 
-def _run(x, head, labels, i0, i1, out, gnorm, want_norm):
+def _run(x, head, labels, i0, i1, out, gnorm, want_norm, rows=residual_rows):
     p = x.shape[1]
     n_out = head.shape[0] if head.shape[0] else p
     xt = np.empty((p, 8))
     z = np.empty((n_out, 8))
     acc = np.zeros((n_out, 8))
-    ok = residual_rows(
+    ok = rows(
         x.ctypes.data,
         p,
         labels.ctypes.data,
@@ -77,7 +82,7 @@ def _run(x, head, labels, i0, i1, out, gnorm, want_norm):
 
 @given(
     n=st.integers(1, 100),
-    k=st.integers(2, 20),
+    k=st.one_of(st.integers(2, 20), st.sampled_from(SPECIALISED_WIDTHS)),
     p=st.integers(1, 20),
     identity=st.booleans(),
     sort_labels=st.booleans(),
@@ -123,3 +128,32 @@ def test_residual_rows_stop_at_a_non_finite_feature(identity, bad):
     out = np.zeros((k, head.shape[0] if head.shape[0] else p))
     assert not _run(x, head, labels, 0, n, out, np.zeros(n), True)
     assert _run(x, head, labels, 0, 29, out, np.zeros(n), True)
+
+
+@given(
+    p=st.sampled_from(SPECIALISED_WIDTHS),
+    n=st.integers(1, 70),
+    want_norm=st.booleans(),
+    sort_labels=st.booleans(),
+    seed=seeds,
+)
+def test_specialised_widths_give_the_bits_of_the_general_pass(
+    p, n, want_norm, sort_labels, seed
+):
+    """The compiled copies for the identity widths in ``SPECIALISED_WIDTHS`` change
+    the speed, not the arithmetic: class sums and norms equal bit for bit."""
+    rng = np.random.default_rng(seed)
+    head = np.empty((0, p))
+    x = rng.standard_normal((n, p)) * 5.0
+    labels = rng.integers(0, p, size=n)
+    if sort_labels:
+        labels.sort()
+    i0, i1 = sorted(int(v) for v in rng.integers(0, n + 1, size=2))
+    start = rng.standard_normal((p, p))
+    out = [start.copy(), start.copy()]
+    norms = [np.full(n, -1.0), np.full(n, -1.0)]
+    pairs = zip((residual_rows, residual_rows_general), out, norms, strict=True)
+    for fn, o, g in pairs:
+        assert _run(x, head, labels, i0, i1, o, g, want_norm, rows=fn)
+    assert_array_equal(out[0], out[1])
+    assert_array_equal(norms[0], norms[1])
