@@ -10,7 +10,6 @@ import numpy as np
 import reference as ref
 from hypothesis import given
 from hypothesis import strategies as st
-from numba import njit
 from numpy.testing import assert_allclose
 from strategies import seeds
 
@@ -20,10 +19,8 @@ from simnet.kernels.vector import (
     matvec,
     matvec_t,
     maximum,
-    nonfinite_lanes8,
     total,
     update_row_dot,
-    vload,
 )
 
 RTOL = 1e-12
@@ -113,27 +110,6 @@ def test_all_finite_finds_one_bad_entry_anywhere(n, seed, bad):
     assert all_finite(a)
     a[int(rng.integers(n))] = bad
     assert not all_finite(a)
-
-
-@njit
-def _nonfinite_bits(a):
-    return nonfinite_lanes8(vload(a.ctypes.data))
-
-
-@given(
-    seed=seeds,
-    lanes=st.lists(
-        st.sampled_from([0.0, -0.0, 1.0, -1e308, 1.7e308, np.nan, np.inf, -np.inf]),
-        min_size=8,
-        max_size=8,
-    ),
-)
-def test_nonfinite_lanes_are_the_bits_of_the_bad_lanes(seed, lanes):
-    """Bit l is set exactly when lane l is NaN or infinite (huge finite values,
-    zeros of either sign and ordinary numbers leave it clear)."""
-    a = np.array(lanes) * np.random.default_rng(seed).uniform(0.5, 1.0)
-    want = sum(1 << lane for lane in range(8) if not np.isfinite(a[lane]))
-    assert _nonfinite_bits(a) == want
 
 
 @given(

@@ -30,13 +30,15 @@ from .sde_gradient import residual_rows
 from .vector import (
     add8,
     address,
+    fma8,
+    hsum8,
     mul8,
-    nonfinite_lanes8,
     splat8,
     vload,
     vload_masked,
     vstore,
     vstore_masked,
+    zero8,
 )
 
 # Surrogate gradients of the class-mean LE-ODE.
@@ -196,10 +198,10 @@ def _block_gradient(x, labels, head, lo, hi, want_norm, gnorm, out):
 
 
 @njit(cache=True, inline="always")
-def _add_group(pxq, pdq, s, z, col, p):
+def _add_group(pxq, pdq, s, z, col, p, probe):
     """``x[col + l] += drift[col + l] + s z[l]`` in the lanes with ``col + l < p``
-    (``pxq``, ``pdq``: the addresses of ``x[col]`` and ``drift[col]``); return the
-    lanes that came out NaN or infinite, as bits."""
+    (``pxq``, ``pdq``: the addresses of ``x[col]`` and ``drift[col]``); return
+    ``probe + 0 v`` (NaN in a lane where the new value ``v`` is NaN or infinite)."""
     if col + 8 <= p:
         v = add8(vload(pxq), add8(vload(pdq), mul8(s, z)))
         vstore(pxq, v)
@@ -209,7 +211,7 @@ def _add_group(pxq, pdq, s, z, col, p):
             add8(vload_masked(pdq, col, p, 0.0), mul8(s, z)),
         )
         vstore_masked(pxq, col, p, v)
-    return nonfinite_lanes8(v)
+    return fma8(v, zero8(), probe)
 
 
 @njit(cache=True, error_model="numpy", inline="always")
@@ -221,7 +223,8 @@ def _update_rows_by_sixteen(
     :func:`~simnet.kernels.normal.box_muller8` call, no masked group."""
     row_bytes = 8 * p
     s_const = splat8(noise_scale)
-    bad = 0
+    zero = zero8()
+    probe = zero8()
     for i in range(i0, i1):
         pc = pd + labels[i] * row_bytes
         s = splat8(noise_scale * gnorm[i]) if want_norm else s_const
@@ -234,9 +237,10 @@ def _update_rows_by_sixteen(
             v1 = add8(vload(at + 64), add8(vload(dc + 64), mul8(s, hi)))
             vstore(at, v0)
             vstore(at + 64, v1)
-            bad |= nonfinite_lanes8(v0) | nonfinite_lanes8(v1)
+            probe = fma8(v0, zero, probe)
+            probe = fma8(v1, zero, probe)
         px += row_bytes
-    return bad != 0
+    return not hsum8(probe) == 0.0
 
 
 @njit(cache=True, error_model="numpy", inline="always")
@@ -263,7 +267,8 @@ def _update_rows(
     px = address(x) + i0 * row_bytes
     pz = address(buf)
     pd = address(drift)
-    bad = 0
+    zero = zero8()
+    probe = zero8()  # 0 + 0 v over the new values: NaN iff one is NaN or infinite
     if in_registers and p % 16 == 0:
         return _update_rows_by_sixteen(
             px, pd, labels, i0, i1, p, noise_scale, want_norm, gnorm, seed, gamma
@@ -275,17 +280,17 @@ def _update_rows(
             m = (i * p) >> 1  # the pair of normal i p
             for col in range(0, p, 16):
                 lo, hi = interleave8(*box_muller8(seed, gamma, m + (col >> 1)))
-                bad |= _add_group(px + 8 * col, pc + 8 * col, s, lo, col, p)
+                probe = _add_group(px + 8 * col, pc + 8 * col, s, lo, col, p, probe)
                 if col + 8 < p:
                     at = 8 * col + 64
-                    bad |= _add_group(px + at, pc + at, s, hi, col + 8, p)
+                    probe = _add_group(px + at, pc + at, s, hi, col + 8, p, probe)
         elif noisy:
             for col in range(0, p, 8):
                 if col + 8 <= p:
                     z = vload(pz + 8 * col)
                 else:
                     z = vload_masked(pz + 8 * col, col, p, 0.0)
-                bad |= _add_group(px + 8 * col, pc + 8 * col, s, z, col, p)
+                probe = _add_group(px + 8 * col, pc + 8 * col, s, z, col, p, probe)
             pz += row_bytes
         else:
             for col in range(0, p, 8):
@@ -298,9 +303,9 @@ def _update_rows(
                         vload_masked(pc + 8 * col, col, p, 0.0),
                     )
                     vstore_masked(px + 8 * col, col, p, v)
-                bad |= nonfinite_lanes8(v)
+                probe = fma8(v, zero, probe)
         px += row_bytes
-    return bad != 0
+    return not hsum8(probe) == 0.0
 
 
 @njit(cache=True, error_model="numpy")

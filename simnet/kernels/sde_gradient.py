@@ -268,8 +268,15 @@ def _residual_rows(
         prow = px + 8 * p * g0
         # the particles a few groups ahead (the hardware prefetcher alone falls behind)
         prefetch_bytes(prow + 64 * p * PREFETCH_GROUPS, 64 * p)
-        for c0 in range(0, p, 8):
+        # two blocks of features per iteration: the loads of both go out together
+        c0 = 0
+        while c0 + 16 <= p:
+            transpose8(prow + 8 * c0, 8 * p, rows, 8, pxt + 64 * c0)
+            transpose8(prow + 8 * c0 + 64, 8 * p, rows, 8, pxt + 64 * c0 + 512)
+            c0 += 16
+        while c0 < p:
             transpose8(prow + 8 * c0, 8 * p, rows, min(8, p - c0), pxt + 64 * c0)
+            c0 += 8
         pzz = pxt
         if not identity:
             pzz = pz

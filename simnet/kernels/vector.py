@@ -409,20 +409,6 @@ def indicator8(typingctx, v, x):
 
 
 @intrinsic
-def nonfinite_lanes8(typingctx, v):
-    """The lanes of ``v`` that are NaN or infinite, as the low bits of an int64 (bit
-    ``l`` for lane ``l``): ``v - v`` is NaN exactly there. OR-ing these masks keeps
-    a finiteness check off the floating-point dependency chains."""
-
-    def codegen(context, builder, sig, args):
-        d = builder.fsub(args[0], args[0])
-        bits = builder.bitcast(builder.fcmp_unordered("uno", d, d), ir.IntType(8))
-        return builder.zext(bits, _I64)
-
-    return types.int64(f64x8), codegen
-
-
-@intrinsic
 def lane(typingctx, v, k):
     """Lane ``k`` (0 to 7) of ``v``."""
 
