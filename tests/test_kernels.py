@@ -454,11 +454,19 @@ def _sde_run(x0, labels, basis, coef, head, grad_noise, seed, rows_per_call):
 
 @pytest.mark.parametrize("head_random", [False, True])
 @pytest.mark.parametrize("grad_noise", [False, True])
-def test_sde_kernel_bits_do_not_depend_on_threads_or_calls(head_random, grad_noise):
+@pytest.mark.parametrize("wide", [False, True])
+def test_sde_kernel_bits_do_not_depend_on_threads_or_calls(
+    head_random, grad_noise, wide
+):
     """Same seed, same bits: with 1 or all numba threads, and with the steps made in
     one call or in several (the noise of a step is addressed by particle and
-    coordinate, its stream keyed by one draw per step)."""
-    problem = _sde_problem(11, head_random=head_random)
+    coordinate, its stream keyed by one draw per step). ``wide``: p = 16 (the
+    compiled pass of a fixed width with the identity head) and 75 particles a
+    block."""
+    if wide:
+        problem = _sde_problem(11, k=16, n_per=300, p=16, head_random=head_random)
+    else:
+        problem = _sde_problem(11, head_random=head_random)
     threads = numba.get_num_threads()
     try:
         numba.set_num_threads(1)
