@@ -34,6 +34,7 @@ from .vector import (
     hsum8,
     mul8,
     splat8,
+    vbroadcast,
     vload,
     vload_masked,
     vstore,
@@ -223,11 +224,12 @@ def _update_rows_by_sixteen(
     :func:`~simnet.kernels.normal.box_muller8` call, no masked group."""
     row_bytes = 8 * p
     s_const = splat8(noise_scale)
+    pg = address(gnorm)  # the gradient norms, broadcast from memory (one load a row)
     zero = zero8()
     probe = zero8()
     for i in range(i0, i1):
         pc = pd + labels[i] * row_bytes
-        s = splat8(noise_scale * gnorm[i]) if want_norm else s_const
+        s = mul8(vbroadcast(pg + 8 * i), s_const) if want_norm else s_const
         m = (i * p) >> 1
         for col in range(0, p, 16):
             lo, hi = interleave8(*box_muller8(seed, gamma, m + (col >> 1)))
@@ -267,6 +269,8 @@ def _update_rows(
     px = address(x) + i0 * row_bytes
     pz = address(buf)
     pd = address(drift)
+    pg = address(gnorm)
+    s_const = splat8(noise_scale)
     zero = zero8()
     probe = zero8()  # 0 + 0 v over the new values: NaN iff one is NaN or infinite
     if in_registers and p % 16 == 0:
@@ -275,7 +279,7 @@ def _update_rows(
         )
     for i in range(i0, i1):
         pc = pd + labels[i] * row_bytes
-        s = splat8(noise_scale * gnorm[i] if want_norm else noise_scale)
+        s = mul8(vbroadcast(pg + 8 * i), s_const) if want_norm else s_const
         if in_registers:
             m = (i * p) >> 1  # the pair of normal i p
             for col in range(0, p, 16):
