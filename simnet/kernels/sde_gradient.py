@@ -51,7 +51,8 @@ from .vector import (
     zero_outside8,
 )
 
-SPECIALISED_WIDTHS = (8, 16, 32)  # identity-head widths with a pass of their own
+# identity-head widths with a pass of their own (the branches of residual_rows)
+SPECIALISED_WIDTHS = (8, 16, 32)
 PREFETCH_GROUPS = 4  # groups of eight particles (4 KB at p = 16) ahead
 
 
