@@ -269,14 +269,14 @@ def _update_rows(
     px = address(x) + i0 * row_bytes
     pz = address(buf)
     pd = address(drift)
-    pg = address(gnorm)
-    s_const = splat8(noise_scale)
-    zero = zero8()
-    probe = zero8()  # 0 + 0 v over the new values: NaN iff one is NaN or infinite
     if in_registers and p % 16 == 0:
         return _update_rows_by_sixteen(
             px, pd, labels, i0, i1, p, noise_scale, want_norm, gnorm, seed, gamma
         )
+    pg = address(gnorm)
+    s_const = splat8(noise_scale)
+    zero = zero8()
+    probe = zero8()  # 0 + 0 v over the new values: NaN iff one is NaN or infinite
     for i in range(i0, i1):
         pc = pd + labels[i] * row_bytes
         s = mul8(vbroadcast(pg + 8 * i), s_const) if want_norm else s_const
