@@ -48,6 +48,7 @@ from report import (  # benchmarks/report.py
 )
 
 import simnet
+from simnet.kernels.common import ce_grad_at
 from simnet.kernels.hfs import hfs_sgd_steps
 from simnet.kernels.lesde import (
     METHOD_EULER,
@@ -61,6 +62,7 @@ from simnet.kernels.lesde import (
     lesde_sgd_steps,
 )
 from simnet.kernels.normal import new_scratch, normal_block, stream_from_key
+from simnet.kernels.vector import add8, fma8, hsum8, splat8, vload, zero8
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "tests"))
@@ -72,6 +74,7 @@ TARGET_SGD_N_SCALING = 1.5  # kernel step time at n = 1e6 / at n = 1e3
 TARGET_SDE_VS_PASS = 3.0  # one Euler-Maruyama step / one numpy pass over (n, p)
 
 BRANCHING = {10: [10], 100: [10, 10], 1000: [10, 10, 10]}
+CLIFF = (40, 72, 100, 128)  # head rows of the gradient-alone table at p = 64
 
 # Check tolerances of kernel vs numpy step (float64, same equations, other sum order).
 AGREE_RTOL = 1e-10
@@ -364,7 +367,12 @@ def warm_up() -> float:
     nb_normal_fill(np.empty((2, 2)), np.random.default_rng(0))
     nb_counter_normal_fill(np.empty((3, 2)), 1)
     nb_exp_pass(np.zeros(2), np.empty(2))
-    nb_stream_sum(np.zeros((2, 2)), 1)
+    buf = np.ones(16)
+    nb_l1_reads(buf.ctypes.data, 1, 1)
+    nb_fma_chains(0.5, 1)
+    head, x = np.ones((8, 4)), np.ones((2, 4))
+    labels, z, g = np.zeros(1, dtype=np.int64), np.empty(8), np.empty(4)
+    nb_gradients(head.ctypes.data, 32, 8, 4, x, labels, z.ctypes.data, g.ctypes.data)
     nb_alloc_touch(2, 2)
     m, s, basis = lesde_setup(3, 3, 3, seed=0, integrator="ode")
     for method in (METHOD_EULER, METHOD_RK4):
@@ -375,55 +383,163 @@ def warm_up() -> float:
 
 
 # ---------------------------------------------------------------------- benchmark 1
-@njit(cache=False, fastmath={"reassoc"})
-def nb_stream_sum(a, n_rep):
-    """Read every entry of the C-contiguous 2-D array ``a``, ``n_rep`` times, as one
-    flat SIMD sum (the fastest way to stream it from cache)."""
-    flat = a.reshape(a.size)
-    s = 0.0
+@njit(cache=False)
+def nb_l1_reads(pa, n_lines, n_rep):
+    """Read the ``n_lines`` 64-byte lines at the aligned address ``pa``, ``n_rep``
+    times, as 8-lane loads into eight independent sums: this core's best read rate
+    from its L1 data cache when the lines fit there."""
+    s0 = s1 = s2 = s3 = s4 = s5 = s6 = s7 = zero8()
     for _ in range(n_rep):
-        acc = 0.0
-        for i in range(flat.shape[0]):
-            acc += flat[i]
-        s += acc
-    return s
+        for j in range(0, n_lines, 8):
+            q = pa + 64 * j
+            s0 = add8(s0, vload(q))
+            s1 = add8(s1, vload(q + 64))
+            s2 = add8(s2, vload(q + 128))
+            s3 = add8(s3, vload(q + 192))
+            s4 = add8(s4, vload(q + 256))
+            s5 = add8(s5, vload(q + 320))
+            s6 = add8(s6, vload(q + 384))
+            s7 = add8(s7, vload(q + 448))
+    return hsum8(
+        add8(add8(add8(s0, s1), add8(s2, s3)), add8(add8(s4, s5), add8(s6, s7)))
+    )
 
 
-def head_floor(k: int, p: int, st: Settings, seed: int) -> float:
-    """Seconds to read a K x p float64 head twice, as a step must (W x, then
-    W^T delta): a lower bound on one SGD step with a random head."""
-    head = np.random.default_rng(seed).standard_normal((k, p))
+@njit(cache=False)
+def nb_fma_chains(x, n_rep):
+    """``n_rep`` rounds of twelve independent 8-lane multiply-add chains in registers:
+    this core's best multiply-add rate."""
+    a = splat8(x)
+    b = splat8(1.0 - 1e-9)
+    s0 = s1 = s2 = s3 = s4 = s5 = s6 = s7 = s8 = s9 = s10 = s11 = splat8(1.0)
+    for _ in range(n_rep):
+        s0 = fma8(s0, b, a)
+        s1 = fma8(s1, b, a)
+        s2 = fma8(s2, b, a)
+        s3 = fma8(s3, b, a)
+        s4 = fma8(s4, b, a)
+        s5 = fma8(s5, b, a)
+        s6 = fma8(s6, b, a)
+        s7 = fma8(s7, b, a)
+        s8 = fma8(s8, b, a)
+        s9 = fma8(s9, b, a)
+        s10 = fma8(s10, b, a)
+        s11 = fma8(s11, b, a)
+    left = add8(add8(add8(s0, s1), add8(s2, s3)), add8(add8(s4, s5), add8(s6, s7)))
+    return hsum8(add8(left, add8(add8(s8, s9), add8(s10, s11))))
+
+
+@njit(cache=False)
+def nb_gradients(pa, lda, k, p, xs, labels, pz, pout):
+    """The step's gradient ``W^T (softmax(W x) - e_y)`` alone (``ce_grad_at``, as the
+    kernels call it), for the features ``xs`` in turn and the labels in ``labels``."""
+    acc = 0.0
+    px = xs.ctypes.data
+    for t in range(labels.shape[0]):
+        at = px + 8 * p * (t % xs.shape[0])
+        acc += ce_grad_at(pa, lda, k, p, at, labels[t], pz, pout, False)
+    return acc
+
+
+@dataclass(frozen=True)
+class CoreRates:
+    """This core's best rates, measured in the same process."""
+
+    line_read: float  # seconds per 64-byte line read from L1
+    fma: float  # seconds per 8-lane multiply-add
+
+
+def core_rates(st: Settings) -> CoreRates:
+    buf = np.ones(16 * 1024 // 8 + 8)  # 16 KB: well inside any L1 data cache
+    pa = buf.ctypes.data + (-buf.ctypes.data) % 64
+    n_lines = 16 * 1024 // 64
+    reads, _ = best_per_step(nb_l1_reads, lambda n: (pa, n_lines, n), st)
+    fmas, _ = best_per_step(
+        nb_fma_chains, lambda n: (0.5, n), st, max_steps=1_000_000_000
+    )
+    return CoreRates(line_read=reads / n_lines, fma=fmas / 12)
+
+
+def gradient_time(head: np.ndarray, st: Settings, seed: int) -> float:
+    """Seconds for the gradient of one sample alone on ``head`` (K x p, C order)."""
+    k, p = head.shape
+    rng = np.random.default_rng(seed)
+    xs = rng.standard_normal((64, p))
+    z, out = np.empty(k), np.empty(p)
+    pa, lda = head.ctypes.data, head.strides[0]
 
     def make_args(n_steps: int) -> tuple:
-        return (head, n_steps)
+        labels = rng.integers(0, k, size=n_steps)
+        return (pa, lda, k, p, xs, labels, z.ctypes.data, out.ctypes.data)
 
-    per_read, _ = best_per_step(nb_stream_sum, make_args, st)
-    return 2.0 * per_read
+    t, _ = best_per_step(nb_gradients, make_args, st)
+    return t
 
 
-def floor_table(rows: list[dict], floors: dict) -> list[str]:
-    """How close each HFS step is to the time of streaming the head twice."""
+def step_floor(k: int, p: int, rates: CoreRates) -> tuple[float, float]:
+    """Two lower bounds on a step with a random K x p head, which computes ``W x``
+    and ``W^T delta``: its 2 K ceil(p / 8) 8-lane multiply-adds at this core's best
+    rate, and reading the head twice (2 K ceil(p / 8) lines) at the best L1 rate."""
+    pieces = 2 * k * math.ceil(p / 8)
+    return pieces * rates.fma, pieces * rates.line_read
+
+
+def floor_table(
+    rows: list[dict], rates: CoreRates, cliff: list[tuple[int, float]]
+) -> list[str]:
+    """Where an HFS step's time goes, against floors no random-head step can beat."""
     out = [
-        "Lower bound from memory traffic: a step with a random head reads the whole",
-        "K x p head twice (logits W x, then the gradient W^T delta). The time of two",
-        "vectorised read passes over a head-sized array, measured here, bounds the",
-        "step from below and the speedup over the numpy step from above:",
+        "Where a step's time goes (n = 1e3). A step with a random head computes",
+        "the logits W x and the gradient W^T delta: 2 K ceil(p / 8) eight-lane",
+        "multiply-adds, which also read the head twice. Timed here: this core's best",
+        f"multiply-add rate ({rates.fma * 1e9:.3f} ns each, twelve independent chains",
+        f"in registers) and its best L1 read rate ({rates.line_read * 1e9:.3f} ns per",
+        "64-byte line, from a 16 KB buffer); no step can be faster than the larger",
+        "floor. 'gradient' is `ce_grad_at` alone (both products and the softmax) on",
+        "a head of that size; the rest of a step builds X_i and updates the features.",
         "",
-        "| K | p | head KB | 2 reads us | HFS kernel us/step (n = 1e3) | numpy us/step "
-        "| speedup | speedup bound |",
-        "|---|---|---|---|---|---|---|---|",
+        "| K | p | head KB | floor: multiply-adds us | floor: 2 L1 reads us | "
+        "gradient us | HFS step us | numpy us | speedup | speedup bound |",
+        "|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in rows:
         if r["n"] > 10_000:
             continue
         k, p = r["K"], r["p"]
-        floor = floors[(k, p)]
+        fma_floor, read_floor = step_floor(k, p, rates)
+        floor = max(fma_floor, read_floor)
         out.append(
-            f"| {k} | {p} | {k * p * 8 / 1024:.0f} | {us(floor)} | {us(r['kernel'])} | "
+            f"| {k} | {p} | {k * p * 8 / 1024:.0f} | {us(fma_floor)} | "
+            f"{us(read_floor)} | {us(r['gradient'])} | {us(r['kernel'])} | "
             f"{us(r['numpy'])} | {r['numpy'] / r['kernel']:.1f}x | "
             f"{r['numpy'] / floor:.0f}x |"
         )
+    out += [
+        "",
+        "The gradient alone at p = 64 against the size of the head (the L1 data",
+        f"cache{l1_phrase()}), per eight-lane multiply-add of its two products",
+        "(the softmax in between is a fixed cost per call):",
+        "",
+        "| K | head KB | gradient us | ns per multiply-add |",
+        "|---|---|---|---|",
+    ]
+    for k, t in cliff:
+        out.append(
+            f"| {k} | {k * 64 * 8 / 1024:.0f} | {us(t)} | {t / (2 * k * 8) * 1e9:.3f} |"
+        )
     return [*out, ""]
+
+
+def l1_phrase() -> str:
+    """`` is 48K here``: the L1 data cache of CPU 0 as Linux reports it in sysfs."""
+    for d in sorted(Path("/sys/devices/system/cpu/cpu0/cache").glob("index*")):
+        try:
+            level, kind = (d / "level").read_text(), (d / "type").read_text()
+            if level.strip() == "1" and kind.strip() == "Data":
+                return f" is {(d / 'size').read_text().strip()} here"
+        except OSError:
+            continue
+    return " size is not known here"
 
 
 def bench_hfs(k: int, p: int, n: int, st: Settings, seed: int) -> dict:
@@ -447,6 +563,8 @@ def bench_hfs(k: int, p: int, n: int, st: Settings, seed: int) -> dict:
         )
     kern = HFSKernelRun(model, state.copy(), ptr, idx)
     row["kernel"], row["kernel_steps"] = best_per_step(kern.run, batches, st)
+    if n <= 10_000:  # the gradient alone, on the very head of the step
+        row["gradient"] = gradient_time(kern.s.head, st, seed)
     ref = HFSNumpy(state.copy(), model.node_rates(), ptr, idx, model.eta_u, model.gamma)
     row["numpy"], _ = best_per_step(ref.run, batches, st)
     return row
@@ -966,14 +1084,18 @@ def main(argv: list[str] | None = None) -> int:
         (k, p, n) for k in (10, 100, 1000) for p in (16, 64) for n in (1000, 10**6)
     ]
     hfs_rows, lesde_rows = [], []
-    floors: dict = {}
     for k, p, n in configs:
         hfs_rows.append(bench_hfs(k, p, n, st, args.seed))
-        floors.setdefault((k, p), head_floor(k, p, st, args.seed))
         r = hfs_rows[-1]
         log(
             f"HFS    K={k} p={p} n={n:.0e}: {us(r['kernel'])} us vs {us(r['numpy'])} us"
         )
+    rates = core_rates(st)
+    heads = (
+        np.random.default_rng(args.seed).standard_normal((k, 64)) / 8 for k in CLIFF
+    )
+    cliff = [(h.shape[0], gradient_time(h, st, args.seed)) for h in heads]
+    log("HFS floors done")
     for k, p, n in configs:
         lesde_rows.append(bench_lesde(k, p, n, st, args.seed))
         r = lesde_rows[-1]
@@ -1005,7 +1127,7 @@ def main(argv: list[str] | None = None) -> int:
         "",
     ]
     lines += sgd_tables("HFS: `hfs_sgd_steps` vs a numpy step", hfs_rows, lazy=False)
-    lines += floor_table(hfs_rows, floors)
+    lines += floor_table(hfs_rows, rates, cliff)
     lines += sgd_tables(
         "LE-SDE: `lesde_sgd_steps` vs the eager numpy step (every particle, O(n p))",
         lesde_rows,
