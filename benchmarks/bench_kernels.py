@@ -478,9 +478,10 @@ def gradient_time(head: np.ndarray, st: Settings, seed: int) -> float:
 
 def step_floor(k: int, p: int, rates: CoreRates) -> tuple[float, float]:
     """Two lower bounds on a step with a random K x p head, which computes ``W x``
-    and ``W^T delta``: its 2 K ceil(p / 8) 8-lane multiply-adds at this core's best
-    rate, and reading the head twice (2 K ceil(p / 8) lines) at the best L1 rate."""
-    pieces = 2 * k * math.ceil(p / 8)
+    and ``W^T delta``: their 2 K p multiply-adds, eight per instruction at this
+    core's best rate, and reading the head twice (2 K p doubles, eight per line) at
+    the best L1 rate."""
+    pieces = 2 * math.ceil(k * p / 8)
     return pieces * rates.fma, pieces * rates.line_read
 
 
@@ -490,8 +491,8 @@ def floor_table(
     """Where an HFS step's time goes, against floors no random-head step can beat."""
     out = [
         "Where a step's time goes (n = 1e3). A step with a random head computes",
-        "the logits W x and the gradient W^T delta: 2 K ceil(p / 8) eight-lane",
-        "multiply-adds, which also read the head twice. Timed here: this core's best",
+        "the logits W x and the gradient W^T delta: 2 K p multiply-adds (2 K p / 8",
+        "eight-lane ones), which read the head twice. Timed here: this core's best",
         f"multiply-add rate ({rates.fma * 1e9:.3f} ns each, twelve independent chains",
         f"in registers) and its best L1 read rate ({rates.line_read * 1e9:.3f} ns per",
         "64-byte line, from a 16 KB buffer); no step can be faster than the larger",
